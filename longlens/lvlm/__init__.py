@@ -1,0 +1,3 @@
+"""Vision-language models fed timestamp-stamped frames, on our hybrid sparse/linear attention."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The Streamlit explorer."""
+
+__all__: list[str] = []
