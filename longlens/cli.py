@@ -26,6 +26,19 @@ def command(fn):
     return fn
 
 
+@command
+def _cmd_bench(sub) -> None:
+    from longlens.pipeline.bench import SUITES, bench
+
+    if not SUITES:  # register only what works
+        return
+    p = sub.add_parser("bench", help="run a benchmark suite: print a table, write JSON")
+    p.add_argument("suite", choices=sorted(SUITES))
+    p.add_argument("--out", help="JSON path (default benchmarks/results/SUITE-DEVICE-DATE.json)")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    p.set_defaults(func=lambda a: bench(a.suite, out=a.out, quick=a.quick) and 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="longlens", description="Understand hour-long videos: ask, search, ground.")
     parser.add_argument("--version", action="version", version=f"longlens {__version__}")
