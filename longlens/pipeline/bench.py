@@ -19,7 +19,9 @@ from longlens.data.io import atomic_write_json
 log = logging.getLogger(__name__)
 
 # suite name -> "module:function"; each component adds its own.
-SUITES: dict[str, str] = {}
+SUITES: dict[str, str] = {
+    "kernels": "longlens.kernels.bench:run",
+}
 
 DEFAULT_DIR = Path("benchmarks") / "results"
 
