@@ -2,11 +2,14 @@
 
 Each op folder contributes a `bench.py` with `rows(*, quick: bool) -> list[dict]` (GPU timings) and
 `smoke() -> list[dict]` (a small correctness check that also runs on CPU); `run` collects them.
-`measure` is the one timer everybody uses: warm-ups, then the median of repeats (CUDA events on GPU).
+`measure` is the one timer everybody uses: warm-ups, then the median of repeats (CUDA events on GPU);
+`timing_row` turns a time into ms, tokens/s, GB/s and the fraction of the GPU's memory-bandwidth roofline.
+On GPU, `run` also returns a PNG plot under "figures" (written beside the JSON by the bench hub).
 """
 from __future__ import annotations
 
 import importlib
+import io
 import statistics
 import time
 from typing import Callable
@@ -14,7 +17,24 @@ from typing import Callable
 import torch
 
 # op bench modules, in report order; each op adds its own.
-OP_BENCHES: tuple[str, ...] = ()
+OP_BENCHES: tuple[str, ...] = (
+    "longlens.kernels.ops.linear_attention.bench",
+    "longlens.kernels.ops.gated_delta_rule.bench",
+)
+
+# Peak memory bandwidth (bytes/s) by GPU name, first substring match wins (vendor data sheets).
+PEAK_BANDWIDTH: tuple[tuple[str, float | None], ...] = (
+    ("GH200", None),  # two memory configurations under one name
+    ("H200", 4.8e12),
+    ("H100 PCIe", 2.0e12),
+    ("H100 NVL", 3.9e12),
+    ("H100", 3.35e12),  # SXM, HBM3
+    ("A100-SXM4-80GB", 2.039e12),
+    ("A100-PCIE-80GB", 1.935e12),
+    ("A100", 1.555e12),  # 40 GB parts
+    ("L40S", 8.64e11),
+    ("RTX 4090", 1.008e12),
+)
 
 
 def measure(fn: Callable[[], object], *, warmup: int = 3, repeat: int = 10) -> float:
@@ -39,6 +59,51 @@ def measure(fn: Callable[[], object], *, warmup: int = 3, repeat: int = 10) -> f
     return statistics.median(times)
 
 
+def peak_bandwidth(gpu_name: str) -> float | None:
+    """Peak memory bandwidth in bytes/s of the named GPU, or None when it is not in PEAK_BANDWIDTH."""
+    for key, bandwidth in PEAK_BANDWIDTH:
+        if key.lower() in gpu_name.lower():
+            return bandwidth
+    return None
+
+
+def timing_row(*, op: str, impl: str, T: int, ms: float, bytes_moved: float | None = None,
+               peak: float | None = None, **extra) -> dict:
+    """One benchmark row: time (ms), tokens/s, achieved GB/s for `bytes_moved` and its fraction of `peak`."""
+    row = {"op": op, "impl": impl, "T": T, "ms": ms, "tokens_per_s": T / ms * 1e3}
+    if bytes_moved is not None:
+        row["GB_per_s"] = bytes_moved / ms / 1e6
+        row["roofline"] = bytes_moved / (ms / 1e3) / peak if peak else None
+    return {**row, **extra}
+
+
+def plot_png(rows: list[dict]) -> bytes | None:
+    """PNG of ms per 1k tokens vs T (one line per op and implementation, log axes); None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    lines: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if r.get("ms") is not None and r.get("T"):
+            lines.setdefault(f"{r['op']} / {r['impl']}", []).append((r["T"], r["ms"] / r["T"] * 1e3))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for label, points in lines.items():
+        xs, ys = zip(*sorted(points))
+        ax.plot(xs, ys, marker="o", label=label)
+    ax.set(xscale="log", yscale="log", xlabel="sequence length T (tokens)", ylabel="ms per 1k tokens",
+           title="longlens kernels: time per token vs context length (flat = constant per token)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def run(*, quick: bool = False) -> dict:
     """GPU: timings of every op. CPU: says no GPU is present and runs the correctness smoke instead."""
     rows: list[dict] = []
@@ -49,4 +114,16 @@ def run(*, quick: bool = False) -> dict:
     for name in OP_BENCHES:
         mod = importlib.import_module(name)
         rows += mod.rows(quick=quick) if gpu else mod.smoke()
-    return {"rows": rows, "notes": notes}
+    result = {"rows": rows, "notes": notes}
+    if gpu:
+        gpu_name = torch.cuda.get_device_name(0)
+        peak = peak_bandwidth(gpu_name)
+        notes.append(f"roofline: achieved GB/s (minimum traffic: inputs read once, outputs written once) over "
+                     f"{gpu_name}'s peak {peak / 1e12:.2f} TB/s" if peak else
+                     f"peak memory bandwidth of {gpu_name} is unknown: no roofline fraction")
+        png = plot_png(rows)
+        if png is None:
+            notes.append("matplotlib is not installed: no plot (pip install matplotlib)")
+        else:
+            result["figures"] = {"time-per-token": png}
+    return result

@@ -1,8 +1,9 @@
 """`longlens bench SUITE`: run a benchmark suite, print a table, write JSON.
 
 A suite is a function `run(*, quick: bool) -> dict` living in the component it measures, returning
-`{"rows": [dict, ...], "notes": [str, ...], "meta": {...}}`. This module only runs it, adds the
-machine's description, prints the rows as a table and writes everything as JSON.
+`{"rows": [dict, ...], "notes": [str, ...], "meta": {...}}` and optionally `"figures": {name: PNG bytes}`.
+This module only runs it, adds the machine's description, prints the rows as a table and writes everything
+as JSON (figures as PNG files beside it).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import platform
 from pathlib import Path
 
 from longlens.data.errors import InputError
-from longlens.data.io import atomic_write_json
+from longlens.data.io import atomic_write_bytes, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ def bench(suite: str, *, out: str | Path | None = None, quick: bool = False) -> 
         raise InputError(f"unknown benchmark suite {suite!r}; choose from {sorted(SUITES)}")
     module, fn = SUITES[suite].split(":")
     result = getattr(importlib.import_module(module), fn)(quick=quick)
+    figures = result.pop("figures", {})  # name -> PNG bytes, written beside the JSON
     result = {"suite": suite, "machine": machine(), "quick": quick, **result}
     print(f"== longlens bench {suite} ({'GPU ' + result['machine'].get('gpu', '') if result['machine']['cuda'] else 'CPU'})")
     print(format_table(result.get("rows", [])))
@@ -81,6 +83,12 @@ def bench(suite: str, *, out: str | Path | None = None, quick: bool = False) -> 
     if out is None:
         stamp = result["machine"]["date"][:19].replace(":", "").replace("-", "")
         out = DEFAULT_DIR / f"{suite}-{'gpu' if result['machine']['cuda'] else 'cpu'}-{stamp}.json"
+    out = Path(out)
+    for name, png in figures.items():
+        path = out.with_name(f"{out.stem}-{name}.png")
+        atomic_write_bytes(path, png)
+        result.setdefault("figures", []).append(str(path))
+        print(f"wrote {path}")
     atomic_write_json(out, result)
     print(f"wrote {out}")
     log.info("benchmark %s written to %s", suite, out)

@@ -177,3 +177,12 @@ def test_bad_arguments_are_named(kwargs, match):
     q, k, v = args.pop("q"), args.pop("k"), args.pop("v")
     with pytest.raises(ValueError, match=match):
         K.linear_attention(q, k, v, **args)
+
+
+def test_dispatch_refuses_a_switched_off_interpreter(monkeypatch):
+    monkeypatch.setenv("LONGLENS_KERNELS", "triton")
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.raises(RuntimeError, match="TRITON_INTERPRET=1"):
+        K.backend_for(torch.randn(2))
+    monkeypatch.setenv("LONGLENS_KERNELS", "auto")
+    assert K.backend_for(torch.randn(2), None) == "reference"
