@@ -78,7 +78,8 @@ def timing_row(*, op: str, impl: str, T: int, ms: float, bytes_moved: float | No
 
 
 def plot_png(rows: list[dict]) -> bytes | None:
-    """PNG of ms per 1k tokens vs T (one line per op and implementation, log axes); None without matplotlib."""
+    """PNG with two log-log panels: prefill ms per 1k tokens vs T, and decode-step ms vs T (rows whose op ends
+    in "_step"); one line per op and implementation. None when matplotlib is not installed."""
     try:
         import matplotlib
 
@@ -86,20 +87,25 @@ def plot_png(rows: list[dict]) -> bytes | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    lines: dict[str, list[tuple[int, float]]] = {}
+    panels: list[dict[str, list[tuple[int, float]]]] = [{}, {}]
     for r in rows:
-        if r.get("ms") is not None and r.get("T"):
-            lines.setdefault(f"{r['op']} / {r['impl']}", []).append((r["T"], r["ms"] / r["T"] * 1e3))
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for label, points in lines.items():
-        xs, ys = zip(*sorted(points))
-        ax.plot(xs, ys, marker="o", label=label)
-    ax.set(xscale="log", yscale="log", xlabel="sequence length T (tokens)", ylabel="ms per 1k tokens",
-           title="longlens kernels: time per token vs context length (flat = constant per token)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+        if r.get("ms") is None or not r.get("T"):
+            continue
+        step = r["op"].endswith("_step")
+        y = r["ms"] if step else r["ms"] / r["T"] * 1e3
+        panels[step].setdefault(f"{r['op']} / {r['impl']}", []).append((r["T"], y))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    titles = ("prefill: time per token (flat = constant per token)", "decode: one step after T tokens")
+    for ax, lines, title, ylabel in zip(axes, panels, titles, ("ms per 1k tokens", "ms per step")):
+        for label, points in lines.items():
+            xs, ys = zip(*sorted(points))
+            ax.plot(xs, ys, marker="o", label=label)
+        ax.set(xscale="log", yscale="log", xlabel="sequence length T (tokens)", ylabel=ylabel, title=title)
+        ax.grid(True, which="both", alpha=0.3)
+        if lines:
+            ax.legend(fontsize=7)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
 

@@ -52,3 +52,32 @@ def test_bench_cli_on_cpu_writes_smoke_rows(tmp_path, capsys):
     linear = [r for r in result["rows"] if "linear_attention" in r["op"] or "delta_rule" in r["op"]]
     assert len(linear) == 4 and all(r["ok"] for r in linear)
     assert "linear_attention" in capsys.readouterr().out
+
+
+def test_plot_is_a_png_when_matplotlib_is_installed():
+    import importlib.util
+
+    rows = [kbench.timing_row(op=op, impl="longlens", T=T, ms=0.1 * T / 4096) for T in (4096, 16384)
+            for op in ("linear_attention", "linear_attention_step")]
+    png = kbench.plot_png(rows)
+    if importlib.util.find_spec("matplotlib") is None:
+        assert png is None
+    else:
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_hub_writes_figures_beside_the_json(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from longlens.pipeline import bench as hub
+
+    suite = types.SimpleNamespace(run=lambda quick: {"rows": [{"op": "x", "ms": 1.0}], "notes": [],
+                                                      "figures": {"time-per-token": b"\x89PNG fake"}})
+    monkeypatch.setitem(sys.modules, "longlens_fake_suite", suite)
+    monkeypatch.setitem(hub.SUITES, "fake", "longlens_fake_suite:run")
+    result = hub.bench("fake", out=tmp_path / "fake.json")
+    png = tmp_path / "fake-time-per-token.png"
+    assert png.read_bytes() == b"\x89PNG fake"
+    assert result["figures"] == [str(png)]
+    assert json.loads((tmp_path / "fake.json").read_text())["figures"] == [str(png)]
