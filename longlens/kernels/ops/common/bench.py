@@ -86,6 +86,11 @@ def speedups(rows: list[dict], ours: str = "longlens") -> None:
             base[f"x_{r['impl']}"] = r["ms"] / base["ms"]
 
 
+def smoke_target() -> tuple[str, str]:
+    """(device, label) of the correctness smoke: CUDA natively when present, else the Triton interpreter."""
+    return ("cuda", "triton") if torch.cuda.is_available() else ("cpu", "triton-interpreter")
+
+
 def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
     """||out - ref|| / ||ref|| in fp64."""
     out, ref = out.double().cpu(), ref.double().cpu()

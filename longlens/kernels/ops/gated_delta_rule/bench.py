@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from longlens.kernels.bench import measure, peak_bandwidth, timing_row
 from longlens.kernels.dispatch import force_backend
-from longlens.kernels.ops.common.bench import B, D, H, fla_function, rel_err, repeats, sdpa_rows, speedups, sweep
+from longlens.kernels.ops.common.bench import (B, D, H, fla_function, rel_err, repeats, sdpa_rows, smoke_target,
+                                                speedups, sweep)
 from longlens.kernels.ops.gated_delta_rule import chunk_gated_delta_rule, recurrent_gated_delta_rule
 from longlens.kernels.ops.gated_delta_rule.naive import naive_recurrent_gated_delta_rule
 
@@ -47,10 +48,12 @@ def rows(*, quick: bool = False) -> list[dict]:
 
 
 def smoke() -> list[dict]:
-    """Triton (the interpreter on CPU) against the token-by-token twin at a small shape; fp32, grouped heads."""
+    """Triton (natively on CUDA, else the interpreter) against the token-by-token twin at a small shape; fp32, grouped heads."""
     B_, T, HK, H_, K, V = 1, 200, 1, 2, 32, 32
     q, k, v = torch.randn(B_, T, HK, K), torch.randn(B_, T, HK, K), torch.randn(B_, T, H_, V)
     g, beta, h0 = F.logsigmoid(torch.randn(B_, T, H_)), torch.rand(B_, T, H_), torch.randn(B_, H_, K, V)
+    device, impl = smoke_target()
+    q, k, v, g, beta, h0 = (x.to(device) for x in (q, k, v, g, beta, h0))
     kw = dict(initial_state=h0, output_final_state=True)
     ref_o, ref_s = naive_recurrent_gated_delta_rule(q, k, v, g, beta, scale=K ** -0.5, use_qk_l2norm=True, **kw)
     Tr = 50  # the recurrent kernel is token by token: fewer tokens under the interpreter
@@ -65,6 +68,6 @@ def smoke() -> list[dict]:
     for op, t, (a, b), (c, d) in ((OP, T, (o, ref_o), (s, ref_s)),
                                   ("recurrent_gated_delta_rule", Tr, (o_r, ref_or), (s_r, ref_sr))):
         err_o, err_s = rel_err(a, b), rel_err(c, d)
-        out.append({"op": op, "impl": "triton-interpreter", "T": t, "shape": shape, "rel_err_o": err_o,
+        out.append({"op": op, "impl": impl, "T": t, "shape": shape, "rel_err_o": err_o,
                     "rel_err_state": err_s, "ok": max(err_o, err_s) < 1e-4})
     return out

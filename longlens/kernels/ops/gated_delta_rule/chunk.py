@@ -51,9 +51,9 @@ def prepare_wy_kernel(
     for i in range(1, BT):
         m_i = o_t == i
         b_row = tl.sum(tl.where(m_i[:, None], b_a, 0.0), 0)  # [BT], row i
-        b_row = b_row + tl.sum(b_row[:, None] * b_a, 0) * (o_t < i)
+        b_row = b_row + tl.where(o_t < i, tl.sum(b_row[:, None] * b_a, 0), 0.0)
         b_a = tl.where(m_i[:, None], b_row[None, :], b_a)
-    b_a = b_a + (o_t[:, None] == o_t[None, :])  # A = (I + L)^-1, unit lower triangular
+    b_a = tl.where(o_t[:, None] == o_t[None, :], 1.0, b_a)  # A = (I + L)^-1, unit lower triangular
 
     b_w = tl.dot(b_a, b_k * (b_beta * tl.exp(b_b))[:, None], input_precision=PRECISION)  # [BT, BK]
     tl.store(w + ((i_b * T + t[:, None]) * H + i_h) * K + o_k[None, :], b_w, mask=m_t[:, None] & m_k[None, :])

@@ -9,7 +9,8 @@ import torch
 
 from longlens.kernels.bench import measure, peak_bandwidth, timing_row
 from longlens.kernels.dispatch import force_backend
-from longlens.kernels.ops.common.bench import B, D, H, fla_function, rel_err, repeats, sdpa_rows, speedups, sweep
+from longlens.kernels.ops.common.bench import (B, D, H, fla_function, rel_err, repeats, sdpa_rows, smoke_target,
+                                                speedups, sweep)
 from longlens.kernels.ops.linear_attention import linear_attention, linear_attention_step
 from longlens.kernels.ops.linear_attention.naive import naive_recurrent_linear_attention
 
@@ -43,10 +44,12 @@ def rows(*, quick: bool = False) -> list[dict]:
 
 
 def smoke() -> list[dict]:
-    """Triton (the interpreter on CPU) against the token-by-token twin at a small shape; fp32."""
+    """Triton (natively on CUDA, else the interpreter) against the token-by-token twin at a small shape; fp32."""
     B_, T, H_, K, V = 1, 200, 2, 32, 32
     q, k, v = torch.randn(B_, T, H_, K), torch.randn(B_, T, H_, K), torch.randn(B_, T, H_, V)
     g, h0 = -torch.rand(B_, T, H_), torch.randn(B_, H_, K, V)
+    device, impl = smoke_target()
+    q, k, v, g, h0 = (x.to(device) for x in (q, k, v, g, h0))
     ref_o, ref_s = naive_recurrent_linear_attention(q, k, v, g=g, scale=K ** -0.5, initial_state=h0,
                                                     output_final_state=True)
     with force_backend("triton"):
@@ -58,6 +61,6 @@ def smoke() -> list[dict]:
     out = []
     for op, t, (a, b), (c, d) in ((OP, T, (o, ref_o), (s, ref_s)), (STEP, 1, (o1, ref_o1[:, 0]), (s1, ref_s1))):
         err_o, err_s = rel_err(a, b), rel_err(c, d)
-        out.append({"op": op, "impl": "triton-interpreter", "T": t, "shape": shape, "rel_err_o": err_o,
+        out.append({"op": op, "impl": impl, "T": t, "shape": shape, "rel_err_o": err_o,
                     "rel_err_state": err_s, "ok": max(err_o, err_s) < 1e-4})
     return out
