@@ -3,7 +3,8 @@
 `LONGLENS_KERNELS=triton` or `=reference` forces one path. `triton` on CPU tensors means the Triton
 interpreter, which only takes effect if `TRITON_INTERPRET=1` is set before the Triton kernels are
 first imported; the kernel modules are imported lazily (on first call) so this module sets it for you
-when it decides to interpret.
+when it decides to interpret. On a machine with CUDA it refuses instead: the interpreter is process-wide
+and would also take over the GPU kernels. `force_backend(name)` sets the variable for a `with` block.
 """
 from __future__ import annotations
 
