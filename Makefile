@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= cpu,ui,ray,dev
+EXTRAS ?= cpu,ui,ray,dev,bench
 
 .PHONY: demo test install clean
 
