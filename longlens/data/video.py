@@ -1,0 +1,97 @@
+"""Public video API: probe a file, iterate sampled frames with their decoder timestamps.
+
+    info = probe("talk.mp4")                                   # VideoInfo
+    for batch in iter_frames("talk.mp4", FixedRate(1.0), size=224):
+        for f in batch: f.time, f.index, f.image               # s (decoder PTS), frame number, [H, W, 3] uint8
+
+Decoding runs in a worker process by default (`isolated=True`): a decoder crash or hang raises
+VideoDecodeError here instead of killing the caller. Frames are sampled by seeking, so memory is bounded by
+`batch_size`, not by the video's length.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from itertools import chain
+from typing import Iterator
+
+from longlens.data.decoders import BACKENDS, VideoInfo, check_path
+from longlens.data.errors import InputError
+from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window
+from longlens.data.types import Frame
+from longlens.data.worker import run
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 120.0  # s without any progress from the decoder before it counts as hung
+
+
+def resolve_backend(backend: str = "auto") -> str:
+    """"decord" or "pyav": the backend a name selects ("auto" picks decord when it is installed)."""
+    if backend not in BACKENDS:
+        raise InputError(f"unknown video backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "decord" if importlib.util.find_spec("decord") is not None else "pyav"
+    return backend
+
+
+def decoder_version(backend: str = "auto") -> str:
+    """A string naming the decoder build, for cache keys: e.g. "decord-3.4.0" or "pyav-18.1.0/lavc-62.28.102"."""
+    name = resolve_backend(backend)
+    if name == "decord":
+        import decord
+
+        return f"decord-{decord.__version__}"
+    import av
+
+    lavc = ".".join(map(str, av.library_versions["libavcodec"]))
+    return f"pyav-{av.__version__}/lavc-{lavc}"
+
+
+def _check(backend: str, size: int | None, batch_size: int, timeout: float) -> str:
+    name = resolve_backend(backend)
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
+        raise InputError(f"size must be a positive number of pixels or None, got {size!r}")
+    if not isinstance(batch_size, int) or batch_size <= 0:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not timeout > 0:
+        raise InputError(f"timeout must be > 0 seconds, got {timeout!r}")
+    return backend if backend == "auto" and name == "decord" else name
+
+
+def probe(path: str | os.PathLike, *, backend: str = "auto", isolated: bool = True,
+          timeout: float = DEFAULT_TIMEOUT) -> VideoInfo:
+    """Open a video and describe it: duration (s), average fps, VFR or not, frames, size, codec, and the
+    decoder PTS (s) of its first 1000 frames. Raises a VideoError subclass naming what is wrong."""
+    request = {"op": "probe", "path": check_path(path), "backend": _check(backend, None, 1, timeout)}
+    for kind, payload in run(request, isolated=isolated, timeout=timeout):
+        if kind == "info":
+            return VideoInfo.from_dict(payload)
+    raise AssertionError("the decoder finished without describing the video")  # pragma: no cover
+
+
+def iter_frames(path: str | os.PathLike, sampling: Sampling, *, backend: str = "auto", size: int | None = None,
+                batch_size: int = 64, isolated: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Iterator[list[Frame]]:
+    """Batches (at most `batch_size` frames, in time order) of the frames `sampling` picks.
+
+    Each Frame has `time` (s, the decoder's presentation timestamp), `index` (frame number) and `image`
+    ([H, W, 3] uint8 RGB; short side `size` px, or native when None). `timeout`: seconds the decoder may go
+    without progress before it is declared hung. Stopping early ends the worker.
+    """
+    if not isinstance(sampling, (FixedRate, Uniform, AtTimes, Window)):
+        raise InputError(f"sampling must be FixedRate, Uniform, AtTimes or Window, not {type(sampling).__name__}")
+    request = {"op": "frames", "path": check_path(path), "backend": _check(backend, size, batch_size, timeout),
+               "size": size, "sampling": sampling, "batch_size": batch_size}
+    return _batches(request, isolated, timeout)  # arguments are checked now, decoding starts on first next()
+
+
+def _batches(request: dict, isolated: bool, timeout: float) -> Iterator[list[Frame]]:
+    for kind, payload in run(request, isolated=isolated, timeout=timeout):
+        if kind == "batch":
+            yield payload
+
+
+def read_frames(path: str | os.PathLike, sampling: Sampling, **kwargs) -> list[Frame]:
+    """All frames `sampling` picks, as one list (for small samples); same arguments as `iter_frames`."""
+    return list(chain.from_iterable(iter_frames(path, sampling, **kwargs)))
