@@ -1,11 +1,13 @@
 """Decoding in an isolated worker process, so a decoder that segfaults or hangs cannot take us down.
 
-One worker serves one request (a probe, or one video's whole frame iteration) and streams messages back
-over a pipe: ("info", dict), ("batch", [Frame, ...]), ("warn", str), ("tick",), ("error", class, str),
+A worker serves one request at a time (a probe, or one video's whole frame iteration) and streams
+messages back over a pipe: ("info", dict), ("batch", [Frame, ...]), ("warn", str), ("tick",), ("error", class, str),
 ("done",). The parent waits at most `timeout` seconds between messages (the worker sends a heartbeat
 at least every second while it is busy), so a hung decoder is detected and killed; a worker that dies
 (signal or exit) becomes a VideoDecodeError naming the file and the cause. Workers start with the
 "forkserver" method on Linux ("spawn" elsewhere), never "fork": the parent may hold CUDA or threads.
+Healthy workers stay warm for the next request (at most MAX_IDLE idle); a worker that crashed, hung or
+was left mid-video is killed, never reused.
 
 Fault injection, for the tests of this module only: when the environment variable
 LONGLENS_FAULT_INJECT is "decoder-crash" or "decoder-hang" (optionally "@N": after N batches) when an
@@ -20,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from typing import Iterator
@@ -49,10 +52,10 @@ def messages(request: dict, heartbeat=lambda: None) -> Iterator[tuple]:
             yield ("warn", str(w.message))
         try:
             info = reader.info
-            yield ("info", info.to_dict())
             if info.truncated:
                 yield ("warn", f"{info.path}: the file is cut short; only the {info.frames} frames before the "
                                f"damage (up to {info.duration:.2f} s) can be decoded")
+            yield ("info", info.to_dict())
             if request["op"] == "probe":
                 yield ("done",)
                 return
@@ -82,8 +85,8 @@ def _fault(spec: str | None) -> tuple[str, int] | None:
     return kind, int(after or 0)
 
 
-def _worker_main(request: dict, conn) -> None:
-    """Entry point of the worker process: serve `request`, send every message to `conn`."""
+def _serve(request: dict, conn) -> None:
+    """Serve one request inside the worker, sending every message (and heartbeats) to `conn`."""
     last = [time.monotonic()]
 
     def heartbeat() -> None:
@@ -96,7 +99,7 @@ def _worker_main(request: dict, conn) -> None:
     if fault:
         log.warning("%s=%s: injecting a decoder fault (tests only)", FAULT_ENV, request["fault"])
     for msg in messages(request, heartbeat):
-        if fault and msg[0] in ("batch", "done") and batches >= fault[1]:
+        if fault and msg[0] in ("info", "batch", "done") and batches >= fault[1]:
             if fault[0] == "crash":
                 os.kill(os.getpid(), signal.SIGSEGV)
             elif fault[0] == "hang":
@@ -104,7 +107,18 @@ def _worker_main(request: dict, conn) -> None:
         batches += msg[0] == "batch"
         conn.send(msg)
         last[0] = time.monotonic()
-    conn.close()
+
+
+def _worker_loop(conn) -> None:
+    """Entry point of a worker process: serve requests one after another until the pipe closes."""
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        _serve(request, conn)
 
 
 def _context():
@@ -119,45 +133,98 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
+class _Worker:
+    """One decoder process and our end of its (duplex) pipe."""
+
+    def __init__(self) -> None:
+        ctx = _context()
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_worker_loop, args=(child,), daemon=True, name="longlens-decoder")
+        try:
+            self.proc.start()
+        finally:
+            child.close()
+        self.served = 0
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+# Idle workers, warm (av / decord already imported), reused for later requests. A worker that crashed,
+# hung, or was abandoned mid-video is killed, never reused; a healthy one is retired after MAX_SERVED.
+_idle: list[_Worker] = []
+_lock = threading.Lock()
+MAX_IDLE = 2
+MAX_SERVED = 200
+
+
+def _acquire() -> _Worker:
+    with _lock:
+        while _idle:
+            w = _idle.pop()
+            if w.proc.is_alive():
+                return w
+            w.kill()
+    return _Worker()
+
+
+def _release(w: _Worker) -> None:
+    w.served += 1
+    with _lock:
+        if w.proc.is_alive() and w.served < MAX_SERVED and len(_idle) < MAX_IDLE:
+            _idle.append(w)
+            return
+    w.kill()
+
+
+def shutdown() -> None:
+    """End the idle decoder workers (they also end with this process)."""
+    with _lock:
+        idle, _idle[:] = list(_idle), []
+    for w in idle:
+        w.kill()
+
+
 def run_isolated(request: dict, timeout: float) -> Iterator[tuple]:
-    """Serve `request` in a fresh worker process; yields its messages (no ticks). Raises VideoDecodeError
-    when the worker dies or sends nothing for `timeout` seconds; the worker is always reaped."""
+    """Serve `request` in a worker process; yields its messages (no ticks). Raises VideoDecodeError when the
+    worker dies or sends nothing for `timeout` seconds (it is then killed); other workers are unaffected."""
     path = request["path"]
     request = {**request, "fault": os.environ.get(FAULT_ENV)}  # read now: a forkserver child has stale env
-    ctx = _context()
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_worker_main, args=(request, send), daemon=True, name="longlens-decoder")
     try:
-        proc.start()
+        w = _acquire()
     except AssertionError:  # inside a daemonic process (e.g. a multiprocessing pool): cannot have children
-        send.close()
-        recv.close()
         log.warning("cannot start a decoder process from a daemonic process; decoding %s in-process", path)
         yield from messages(request)
         return
-    send.close()
+    finished = False
     try:
+        w.conn.send(request)
         while True:
-            if not recv.poll(timeout):
+            if not w.conn.poll(timeout):
                 raise VideoDecodeError(f"{path}: the decoder hung (no progress for {timeout:g} s); its worker was killed")
             try:
-                msg = recv.recv()
-            except EOFError:
-                proc.join(5)
-                code = proc.exitcode
+                msg = w.conn.recv()
+            except (EOFError, OSError):
+                w.proc.join(5)
+                code = w.proc.exitcode
                 cause = (f"crashed ({_signal_name(code)})" if code is not None and code < 0
                          else f"exited unexpectedly (code {code})")
                 raise VideoDecodeError(f"{path}: the decoder process {cause}") from None
             if msg[0] == "tick":
                 continue
-            yield msg
             if msg[0] in ("done", "error"):
+                finished = True
+            yield msg
+            if finished:
                 return
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(5)
-        recv.close()
+        if finished:
+            _release(w)
+        else:
+            w.kill()
 
 
 def run(request: dict, *, isolated: bool, timeout: float) -> Iterator[tuple]:
