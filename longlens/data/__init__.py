@@ -1,4 +1,20 @@
 """Video decoding with true timestamps, synthetic videos, datasets and metrics."""
+from longlens.data.datasets import (
+    GroundingSample,
+    QASample,
+    load_activitynet,
+    load_charades_sta,
+    load_grounding,
+    load_mcq,
+    load_qvhighlights,
+    read_jsonl,
+    write_activitynet,
+    write_charades_sta,
+    write_grounding,
+    write_jsonl,
+    write_mcq,
+    write_qvhighlights,
+)
 from longlens.data.decoders import VideoInfo
 from longlens.data.errors import (
     InputError,
@@ -14,6 +30,7 @@ from longlens.data.errors import (
     VideoWarning,
 )
 from longlens.data.io import append_line, atomic_open, atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
+from longlens.data.metrics import evaluate, iou, mcq_accuracy, mean_iou, parse_choice, recall_at_1, temporal_f1
 from longlens.data.paths import cache_dir, home, library_dir
 from longlens.data.progress import progress
 from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window, select_frames
@@ -26,11 +43,13 @@ __all__ = [
     "Caption",
     "FixedRate",
     "Frame",
+    "GroundingSample",
     "InputError",
     "LonglensError",
     "NoVideoStreamError",
     "NotAVideoError",
     "Picture",
+    "QASample",
     "Sampling",
     "Segment",
     "SynthSpec",
@@ -54,14 +73,33 @@ __all__ = [
     "cache_dir",
     "decoder_version",
     "demo_spec",
+    "evaluate",
     "home",
+    "iou",
     "iter_frames",
     "library_dir",
+    "load_activitynet",
+    "load_charades_sta",
+    "load_grounding",
+    "load_mcq",
+    "load_qvhighlights",
     "make_picture",
     "make_video",
+    "mcq_accuracy",
+    "mean_iou",
+    "parse_choice",
     "probe",
     "progress",
     "read_frames",
+    "read_jsonl",
+    "recall_at_1",
     "resolve_backend",
     "select_frames",
+    "temporal_f1",
+    "write_activitynet",
+    "write_charades_sta",
+    "write_grounding",
+    "write_jsonl",
+    "write_mcq",
+    "write_qvhighlights",
 ]
