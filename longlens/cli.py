@@ -26,6 +26,64 @@ def command(fn):
     return fn
 
 
+def _probe_summary(info) -> str:
+    ts = ", ".join(f"{t:.3f}" for t in info.timestamps[:5])
+    more = f", ... ({len(info.timestamps)} listed with --json)" if len(info.timestamps) > 5 else ""
+    lines = [
+        f"video:      {info.path}",
+        f"duration:   {info.duration:.3f} s",
+        f"frames:     {info.frames} at {info.fps:.4g} fps average ({'variable' if info.vfr else 'constant'} frame rate)",
+        f"size:       {info.width}x{info.height}",
+        f"codec:      {info.codec} (decoded with {info.backend})",
+        f"timestamps: {ts}{more}",
+    ]
+    if info.truncated:
+        lines.append("truncated:  yes - the file is cut short; figures cover the frames before the damage")
+    return "\n".join(lines)
+
+
+@command
+def _cmd_probe(sub) -> None:
+    from longlens.data.decoders import BACKENDS
+    from longlens.data.video import probe
+
+    def run(a) -> int:
+        info = probe(a.video, backend=a.backend)
+        print(json.dumps(info.to_dict(), ensure_ascii=False) if a.json else _probe_summary(info))
+        return 0
+
+    p = sub.add_parser("probe", help="describe a video: duration, fps, VFR, frames, size, codec, decoder timestamps")
+    p.add_argument("video", help="path of the video file")
+    p.add_argument("--json", action="store_true", help="print one JSON object (timestamps of the first 1000 frames)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto", help="decoder (default: decord, else PyAV)")
+    p.set_defaults(func=run)
+
+
+@command
+def _cmd_eval(sub) -> None:
+    from longlens.data.datasets import GROUNDING_FORMATS
+    from longlens.data.metrics import evaluate
+
+    p = sub.add_parser("eval", help="score grounding predictions (R@1, mIoU, temporal F1) against ground truth")
+    p.add_argument("--pred", required=True, help="predictions JSONL: {id, segments: [[s, e, score], ...], status}")
+    p.add_argument("--gt", required=True, help="ground truth: our JSONL, Charades-STA or QVHighlights (auto-detected)")
+    p.add_argument("--gt-format", default="auto", choices=("auto", *GROUNDING_FORMATS))
+    p.add_argument("--tolerance", type=float, default=5.0, help="temporal F1 tolerance in seconds (default 5)")
+    p.set_defaults(func=lambda a: _print_json(evaluate(a.pred, a.gt, gt_format=a.gt_format, tolerance=a.tolerance)))
+
+
+@command
+def _cmd_demo(sub) -> None:
+    from longlens.pipeline.demo import demo
+
+    p = sub.add_parser("demo", help="offline demo: build the synthetic demo video into the library and probe it")
+    p.add_argument("--duration", type=float, default=1200.0, help="seconds of demo video (default 1200)")
+    p.add_argument("--seed", type=int, default=0, help="where the facts fall in time")
+    p.add_argument("--out", help="directory for the video (default: the library directory)")
+    p.add_argument("--force", action="store_true", help="rebuild the video even if it exists")
+    p.set_defaults(func=lambda a: demo(out_dir=a.out, duration=a.duration, seed=a.seed, force=a.force) and 0)
+
+
 @command
 def _cmd_bench(sub) -> None:
     from longlens.pipeline.bench import SUITES, bench

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 # suite name -> "module:function"; each component adds its own.
 SUITES: dict[str, str] = {
+    "data": "longlens.data.bench:run",
     "kernels": "longlens.kernels.bench:run",
 }
 
