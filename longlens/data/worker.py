@@ -230,8 +230,8 @@ def run_isolated(request: dict, timeout: float) -> Iterator[tuple]:
 def run(request: dict, *, isolated: bool, timeout: float) -> Iterator[tuple]:
     """Serve `request` (in a worker process when `isolated`), raising errors and warnings in this process.
 
-    Yields ("info", dict) then ("batch", frames) messages. With backend "auto", a worker that dies before
-    reporting the video's info (decord crashing on open) is retried once with PyAV.
+    Yields ("info", dict) then ("batch", frames) messages. With backend "auto", a worker that dies or hangs
+    before reporting the video's info (decord crashing on open) is retried once with PyAV.
     """
     if isolated:
         stream = run_isolated(request, timeout)
@@ -251,7 +251,8 @@ def run(request: dict, *, isolated: bool, timeout: float) -> Iterator[tuple]:
                 got_info = True
                 yield msg
     except VideoDecodeError as e:
-        if not (isolated and request["backend"] == "auto" and not got_info and "decoder process" in str(e)):
+        died = "decoder process" in str(e) or "decoder hung" in str(e)
+        if not (isolated and request["backend"] == "auto" and not got_info and died):
             raise
         log.warning("%s; retrying with PyAV", e)
         yield from run({**request, "backend": "pyav"}, isolated=True, timeout=timeout)
