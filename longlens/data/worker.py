@@ -4,8 +4,10 @@ A worker serves one request at a time (a probe, or one video's whole frame itera
 messages back over a pipe: ("info", dict), ("batch", [Frame, ...]), ("warn", str), ("tick",), ("error", class, str),
 ("done",). The parent waits at most `timeout` seconds between messages (the worker sends a heartbeat
 at least every second while it is busy), so a hung decoder is detected and killed; a worker that dies
-(signal or exit) becomes a VideoDecodeError naming the file and the cause. Workers start with the
-"forkserver" method on Linux ("spawn" elsewhere), never "fork": the parent may hold CUDA or threads.
+(signal or exit) becomes a VideoDecodeError naming the file and the cause. A worker is a fresh
+interpreter (`python -m longlens.data.worker_main`), never a fork (the parent may hold CUDA or threads) and
+never a multiprocessing child (those re-import the caller's main script, which breaks scripts without an
+`if __name__ == "__main__"` guard); it speaks pickled messages over its stdin/stdout pipes.
 Healthy workers stay warm for the next request (at most MAX_IDLE idle); a worker that crashed, hung or
 was left mid-video is killed, never reused.
 
@@ -18,13 +20,16 @@ logs a warning when it does.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
+import weakref
 import warnings
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Iterator
 
 from longlens.data import errors
@@ -110,7 +115,7 @@ def _serve(request: dict, conn) -> None:
 
 
 def _worker_loop(conn) -> None:
-    """Entry point of a worker process: serve requests one after another until the pipe closes."""
+    """Serve requests one after another until the pipe closes."""
     while True:
         try:
             request = conn.recv()
@@ -121,9 +126,36 @@ def _worker_loop(conn) -> None:
         _serve(request, conn)
 
 
-def _context():
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-    return multiprocessing.get_context(method)
+class _Duplex:
+    """A read end and a write end (two pipes) used as one connection."""
+
+    def __init__(self, reader: Connection, writer: Connection) -> None:
+        self.reader, self.writer = reader, writer
+
+    def send(self, obj) -> None:
+        self.writer.send(obj)
+
+    def recv(self):
+        return self.reader.recv()
+
+    def poll(self, timeout: float) -> bool:
+        return self.reader.poll(timeout)
+
+    def close(self) -> None:
+        for c in (self.reader, self.writer):
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def serve_stdio() -> None:
+    """Entry point of a worker interpreter: the protocol runs on the original stdin/stdout; the process's
+    own stdout goes to stderr so that no library's printing can corrupt the message stream."""
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(2, 1)
+    _worker_loop(_Duplex(Connection(proto_in, writable=False), Connection(proto_out, readable=False)))
 
 
 def _signal_name(code: int) -> str:
@@ -134,22 +166,33 @@ def _signal_name(code: int) -> str:
 
 
 class _Worker:
-    """One decoder process and our end of its (duplex) pipe."""
+    """One decoder process and our connection to it."""
 
     def __init__(self) -> None:
-        ctx = _context()
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=_worker_loop, args=(child,), daemon=True, name="longlens-decoder")
-        try:
-            self.proc.start()
-        finally:
-            child.close()
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding the longlens package
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "longlens.data.worker_main"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env, close_fds=True)
+        self.conn = _Duplex(Connection(os.dup(self.proc.stdout.fileno()), writable=False),
+                            Connection(os.dup(self.proc.stdin.fileno()), readable=False))
+        self.proc.stdout.close()
+        self.proc.stdin.close()
         self.served = 0
+        _started.add(self)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def exitcode(self) -> int | None:
+        try:
+            return self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            return None
 
     def kill(self) -> None:
-        if self.proc.is_alive():
+        if self.alive():
             self.proc.kill()
-        self.proc.join(5)
+        self.exitcode()
         self.conn.close()
 
 
@@ -161,11 +204,19 @@ MAX_IDLE = 2
 MAX_SERVED = 200
 
 
+_started: "weakref.WeakSet[_Worker]" = weakref.WeakSet()
+
+
+def live_pids() -> set[int]:
+    """Process ids of this process's decoder workers that are still running (busy or idle)."""
+    return {w.proc.pid for w in list(_started) if w.alive()}
+
+
 def _acquire() -> _Worker:
     with _lock:
         while _idle:
             w = _idle.pop()
-            if w.proc.is_alive():
+            if w.alive():
                 return w
             w.kill()
     return _Worker()
@@ -174,7 +225,7 @@ def _acquire() -> _Worker:
 def _release(w: _Worker) -> None:
     w.served += 1
     with _lock:
-        if w.proc.is_alive() and w.served < MAX_SERVED and len(_idle) < MAX_IDLE:
+        if w.alive() and w.served < MAX_SERVED and len(_idle) < MAX_IDLE:
             _idle.append(w)
             return
     w.kill()
@@ -192,13 +243,8 @@ def run_isolated(request: dict, timeout: float) -> Iterator[tuple]:
     """Serve `request` in a worker process; yields its messages (no ticks). Raises VideoDecodeError when the
     worker dies or sends nothing for `timeout` seconds (it is then killed); other workers are unaffected."""
     path = request["path"]
-    request = {**request, "fault": os.environ.get(FAULT_ENV)}  # read now: a forkserver child has stale env
-    try:
-        w = _acquire()
-    except AssertionError:  # inside a daemonic process (e.g. a multiprocessing pool): cannot have children
-        log.warning("cannot start a decoder process from a daemonic process; decoding %s in-process", path)
-        yield from messages(request)
-        return
+    request = {**request, "fault": os.environ.get(FAULT_ENV)}  # read now: a warm worker has an older env
+    w = _acquire()
     finished = False
     try:
         w.conn.send(request)
@@ -208,8 +254,7 @@ def run_isolated(request: dict, timeout: float) -> Iterator[tuple]:
             try:
                 msg = w.conn.recv()
             except (EOFError, OSError):
-                w.proc.join(5)
-                code = w.proc.exitcode
+                code = w.exitcode()
                 cause = (f"crashed ({_signal_name(code)})" if code is not None and code < 0
                          else f"exited unexpectedly (code {code})")
                 raise VideoDecodeError(f"{path}: the decoder process {cause}") from None

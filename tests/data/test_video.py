@@ -1,7 +1,6 @@
 """Decoding with true timestamps, sampling, isolation and bad input — real decoders on real files."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import warnings
@@ -38,7 +37,7 @@ BACKENDS = ["decord", "pyav"]
 
 
 def _live_decoders() -> set[int]:
-    return {p.pid for p in multiprocessing.active_children() if p.name == "longlens-decoder"}
+    return worker.live_pids()
 
 
 def _idle_decoders() -> set[int]:
