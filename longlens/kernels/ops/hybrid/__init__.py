@@ -1,0 +1,74 @@
+"""Hybrid attention: exact softmax over sinks + a sliding window, linear attention over the rest.
+
+One normaliser over both branches (see cache.py for the exact rule and the feature maps). Parts:
+`hybrid_attention` runs the Triton window-softmax kernel + PyTorch chunked linear branch + Triton
+merge (kernel.py) or the explicit PyTorch twin (naive.py); `hybrid_attention_step` is PyTorch on
+every device (step.py).
+"""
+from __future__ import annotations
+
+import torch
+
+from longlens.kernels.dispatch import backend_for
+from longlens.kernels.ops.common.attention_checks import check_qkv, default_scale
+from longlens.kernels.ops.hybrid import naive
+from longlens.kernels.ops.hybrid.cache import FEATURE_MAPS, HybridCache, check_cache, check_config
+from longlens.kernels.ops.hybrid.step import step
+
+__all__ = ["hybrid_attention", "hybrid_attention_step", "HybridCache", "FEATURE_MAPS"]
+
+
+def hybrid_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    window: int = 512,
+    sink: int = 4,
+    feature_map: str = "taylor2",
+    scale: float | None = None,
+    initial_state: HybridCache | None = None,
+    output_final_state: bool = False,
+) -> tuple[torch.Tensor, HybridCache | None]:
+    """Causal hybrid attention of T new tokens.
+
+    q [B, T, Hq, D], k/v [B, T, Hkv, D] (Hq a multiple of Hkv), at absolute positions
+    pos .. pos + T - 1 where pos = initial_state.pos (0 without one). Query p attends exactly
+    (softmax logits scale * q.k) the first `sink` tokens and the last `window` tokens (p - window, p],
+    and linearly (weights phi(q).phi(k), `feature_map` in taylor2 | elu1 | relu) every other earlier
+    token, all under one normaliser. `scale` defaults to D^-0.5.
+    `initial_state` (a HybridCache from an earlier call or `HybridCache.empty`) carries the window,
+    sinks and linear state; it must have been made with the same window, sink, feature_map, scale.
+    Returns o [B, T, Hq, D] (q's dtype) and, with output_final_state, the cache after these tokens
+    (else None). Splitting a sequence across calls with the carried cache gives the same outputs.
+    """
+    B, Tq, Tk, Hq, Hkv, D = check_qkv(q, k, v, op="hybrid_attention")
+    if Tq != Tk:
+        raise ValueError(f"hybrid_attention: q and k/v must have the same length, got {Tq} and {Tk}")
+    check_config(window, sink, feature_map)
+    scale = default_scale(scale, D)
+    if initial_state is not None:
+        check_cache(initial_state, k, settings=(window, sink, feature_map, scale))
+    args = dict(window=window, sink=sink, feature_map=feature_map, scale=scale,
+                initial_state=initial_state, output_final_state=output_final_state)
+    if backend_for(q, k, v) == "triton":
+        from longlens.kernels.ops.hybrid.kernel import hybrid_fwd
+
+        return hybrid_fwd(q, k, v, **args)
+    return naive.hybrid_attention(q, k, v, **args)
+
+
+def hybrid_attention_step(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cache: HybridCache
+) -> tuple[torch.Tensor, HybridCache]:
+    """Decode one token: q [B, 1, Hq, D], k/v [B, 1, Hkv, D] at position cache.pos.
+
+    Same rule as `hybrid_attention`; the token leaving the window is folded into the state, the new
+    one written into the ring buffer. `cache` is updated in place and returned with o [B, 1, Hq, D].
+    PyTorch on every device (the work is O(window + sink + F*D) per head).
+    """
+    B, Tq, Tk, Hq, Hkv, D = check_qkv(q, k, v, op="hybrid_attention_step")
+    if Tq != 1 or Tk != 1:
+        raise ValueError(f"hybrid_attention_step takes one token, got q length {Tq} and k/v length {Tk}")
+    check_cache(cache, k)
+    return step(q, k, v, cache), cache

@@ -1,0 +1,193 @@
+"""The hybrid layer's state: feature maps, the decode cache, and its bookkeeping.
+
+Query at absolute position p attends, under one softmax normaliser,
+- exactly (weight exp(scale q.k_s)): sink tokens s < `sink` and the window p - window < s <= p;
+- linearly (weight phi(q).phi(k_s) >= 0): every other earlier token, sink <= s <= p - window, whose
+  keys/values were folded into state = sum phi(k_s) v_s^T [F, D] and normalizer = sum phi(k_s) [F]
+  when they left the window.
+Feature maps act on u = sqrt(scale) * x, so phi(q).phi(k) is a function of the softmax logit
+scale * q.k for taylor2:
+- taylor2: phi(u) = [1, u, vec(u u^T) / sqrt(2)] (F = 1 + D + D^2), phi(q).phi(k) = 1 + z + z^2/2 with
+  z = scale * q.k: the 2nd-order Taylor expansion of exp(z), as in BASED (always >= 1/2);
+- elu1: phi(u) = elu(u) + 1 (F = D);  relu: phi(u) = relu(u) (F = D).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+
+FEATURE_MAPS = ("taylor2", "elu1", "relu")
+
+
+def feature_dim(kind: str, head_dim: int) -> int:
+    """F, the size of phi(x) for head dim D."""
+    return 1 + head_dim + head_dim * head_dim if kind == "taylor2" else head_dim
+
+
+def feature_map(x: torch.Tensor, kind: str, scale: float) -> torch.Tensor:
+    """phi(sqrt(scale) * x) in fp32: x [..., D] -> [..., F]."""
+    u = x.float() * math.sqrt(scale)
+    if kind == "taylor2":
+        outer = (u[..., :, None] * u[..., None, :]).flatten(-2) * math.sqrt(0.5)
+        return torch.cat([torch.ones_like(u[..., :1]), u, outer], dim=-1)
+    if kind == "elu1":
+        return torch.nn.functional.elu(u) + 1.0
+    if kind == "relu":
+        return torch.relu(u)
+    raise ValueError(f"feature_map must be one of {FEATURE_MAPS}, got {kind!r}")
+
+
+@dataclass
+class HybridCache:
+    """Everything a hybrid layer keeps between calls: O(window + sink + F*D) per (batch, kv head).
+
+    k_ring, v_ring [B, window, Hkv, D] (input dtype): the last `window` tokens, token at position p in
+    slot p % window; k_sink, v_sink [B, sink, Hkv, D]: the first min(sink, pos) tokens;
+    state [B, Hkv, F, D] and normalizer [B, Hkv, F] (fp32): sum phi(k) v^T and sum phi(k) over the
+    tokens that have left the window (sink <= s <= pos - 1 - window); pos: tokens seen so far.
+    `hybrid_attention_step` updates a cache in place (and returns it).
+    """
+
+    window: int
+    sink: int
+    feature_map: str
+    scale: float
+    k_ring: torch.Tensor
+    v_ring: torch.Tensor
+    k_sink: torch.Tensor
+    v_sink: torch.Tensor
+    state: torch.Tensor
+    normalizer: torch.Tensor
+    pos: int = 0
+
+    @classmethod
+    def empty(
+        cls,
+        batch: int,
+        kv_heads: int,
+        head_dim: int,
+        *,
+        window: int = 512,
+        sink: int = 4,
+        feature_map: str = "taylor2",
+        scale: float | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str = "cpu",
+    ) -> HybridCache:
+        """A cache before the first token (state zero, pos 0)."""
+        check_config(window, sink, feature_map)
+        scale = head_dim ** -0.5 if scale is None else float(scale)
+        F = feature_dim(feature_map, head_dim)
+        kv = dict(dtype=dtype, device=device)
+        return cls(
+            window=window, sink=sink, feature_map=feature_map, scale=scale,
+            k_ring=torch.zeros(batch, window, kv_heads, head_dim, **kv),
+            v_ring=torch.zeros(batch, window, kv_heads, head_dim, **kv),
+            k_sink=torch.zeros(batch, sink, kv_heads, head_dim, **kv),
+            v_sink=torch.zeros(batch, sink, kv_heads, head_dim, **kv),
+            state=torch.zeros(batch, kv_heads, F, head_dim, dtype=torch.float32, device=device),
+            normalizer=torch.zeros(batch, kv_heads, F, dtype=torch.float32, device=device),
+        )
+
+    def window_tokens(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """k, v [B, n, Hkv, D] of positions max(0, pos - window) .. pos - 1, in order."""
+        first = max(0, self.pos - self.window)
+        slots = torch.arange(first, self.pos, device=self.k_ring.device) % self.window
+        return self.k_ring[:, slots], self.v_ring[:, slots]
+
+
+def check_config(window: int, sink: int, feature_map: str) -> None:
+    if not isinstance(window, int) or window < 1:
+        raise ValueError(f"window must be an int >= 1, got {window!r}")
+    if not isinstance(sink, int) or sink < 0:
+        raise ValueError(f"sink must be an int >= 0, got {sink!r}")
+    if feature_map not in FEATURE_MAPS:
+        raise ValueError(f"feature_map must be one of {FEATURE_MAPS}, got {feature_map!r}")
+
+
+def check_cache(
+    cache: HybridCache, k: torch.Tensor, *, settings: tuple[int, int, str, float] | None = None
+) -> None:
+    """The cache must fit k [B, T, Hkv, D] and, if given, the call's (window, sink, feature_map, scale)."""
+    if not isinstance(cache, HybridCache):
+        raise ValueError(f"the cache must be a HybridCache, got {type(cache).__name__}")
+    if settings is not None:
+        window, sink, feature_map, scale = settings
+        mine = (cache.window, cache.sink, cache.feature_map)
+        if mine != (window, sink, feature_map) or not math.isclose(cache.scale, scale, rel_tol=1e-6):
+            raise ValueError(
+                f"initial_state was made with window={cache.window}, sink={cache.sink}, "
+                f"feature_map={cache.feature_map!r}, scale={cache.scale:.6g}; this call has window={window}, "
+                f"sink={sink}, feature_map={feature_map!r}, scale={scale:.6g}"
+            )
+    window = cache.window
+    B, _, Hkv, D = k.shape
+    if cache.k_ring.shape != (B, window, Hkv, D):
+        raise ValueError(f"initial_state holds [B, window, Hkv, D] = {tuple(cache.k_ring.shape)}, inputs need {(B, window, Hkv, D)}")
+    if cache.k_ring.device != k.device or cache.k_ring.dtype != k.dtype:
+        raise ValueError(f"initial_state is {cache.k_ring.dtype} on {cache.k_ring.device}, inputs are {k.dtype} on {k.device}")
+
+
+@dataclass
+class Context:
+    """The keys a call of T new tokens needs besides the state (all [B, n, Hkv, D])."""
+
+    k: torch.Tensor  # cached window tokens then the new ones: positions k_pos0 .. pos + T - 1
+    v: torch.Tensor
+    k_sink: torch.Tensor  # positions 0 .. n_sink - 1, n_sink = min(sink, pos + T)
+    v_sink: torch.Tensor
+    pos: int  # absolute position of the first new token
+    k_pos0: int  # absolute position of k[:, 0]
+
+
+def context(cache: HybridCache | None, k: torch.Tensor, v: torch.Tensor, sink: int) -> Context:
+    """Join the cached window and sinks with the new tokens k, v [B, T, Hkv, D]."""
+    if cache is None or cache.pos == 0:
+        n = min(sink, k.shape[1])
+        return Context(k, v, k[:, :n], v[:, :n], 0, 0)
+    P = cache.pos
+    k_old, v_old = cache.window_tokens()
+    old = min(sink, P)
+    new = max(0, min(sink, P + k.shape[1]) - P)
+    return Context(
+        torch.cat([k_old, k], 1), torch.cat([v_old, v], 1),
+        torch.cat([cache.k_sink[:, :old], k[:, :new]], 1), torch.cat([cache.v_sink[:, :old], v[:, :new]], 1),
+        P, P - k_old.shape[1],
+    )
+
+
+def advance(
+    cache: HybridCache | None,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    window: int,
+    sink: int,
+    feature_map: str,
+    scale: float,
+    state: torch.Tensor | None,
+    normalizer: torch.Tensor | None,
+) -> HybridCache:
+    """The cache after the new tokens k, v [B, T, Hkv, D], with the given (already updated) state."""
+    B, T, Hkv, D = k.shape
+    if cache is None:
+        cache = HybridCache.empty(B, Hkv, D, window=window, sink=sink, feature_map=feature_map, scale=scale,
+                                  dtype=k.dtype, device=k.device)
+    P = cache.pos
+    first = max(P, P + T - window)
+    slots = torch.arange(first, P + T, device=k.device) % window
+    k_ring, v_ring = cache.k_ring.clone(), cache.v_ring.clone()
+    k_ring[:, slots] = k[:, first - P:]
+    v_ring[:, slots] = v[:, first - P:]
+    k_sink, v_sink = cache.k_sink.clone(), cache.v_sink.clone()
+    n = max(0, min(sink, P + T) - P)
+    k_sink[:, P:P + n] = k[:, :n]
+    v_sink[:, P:P + n] = v[:, :n]
+    return replace(
+        cache, k_ring=k_ring, v_ring=v_ring, k_sink=k_sink, v_sink=v_sink,
+        state=cache.state if state is None else state,
+        normalizer=cache.normalizer if normalizer is None else normalizer,
+        pos=P + T,
+    )
