@@ -20,6 +20,8 @@ import torch
 OP_BENCHES: tuple[str, ...] = (
     "longlens.kernels.ops.linear_attention.bench",
     "longlens.kernels.ops.gated_delta_rule.bench",
+    "longlens.kernels.ops.block_sparse.bench",
+    "longlens.kernels.ops.hybrid.bench",
 )
 
 # Peak memory bandwidth (bytes/s) by GPU name, first substring match wins (vendor data sheets).
@@ -34,6 +36,18 @@ PEAK_BANDWIDTH: tuple[tuple[str, float | None], ...] = (
     ("A100", 1.555e12),  # 40 GB parts
     ("L40S", 8.64e11),
     ("RTX 4090", 1.008e12),
+)
+
+# Peak dense bf16 tensor-core throughput (FLOP/s, fp32 accumulate, no sparsity) by GPU name, first match wins.
+PEAK_BF16_FLOPS: tuple[tuple[str, float | None], ...] = (
+    ("GH200", 989e12),
+    ("H200", 989e12),
+    ("H100 PCIe", 756e12),
+    ("H100 NVL", 835e12),
+    ("H100", 989e12),  # SXM
+    ("A100", 312e12),
+    ("L40S", 362e12),
+    ("RTX 4090", 165e12),
 )
 
 
@@ -64,6 +78,14 @@ def peak_bandwidth(gpu_name: str) -> float | None:
     for key, bandwidth in PEAK_BANDWIDTH:
         if key.lower() in gpu_name.lower():
             return bandwidth
+    return None
+
+
+def peak_bf16_flops(gpu_name: str) -> float | None:
+    """Peak dense bf16 FLOP/s of the named GPU, or None when it is not in PEAK_BF16_FLOPS."""
+    for key, flops in PEAK_BF16_FLOPS:
+        if key.lower() in gpu_name.lower():
+            return flops
     return None
 
 
@@ -127,6 +149,10 @@ def run(*, quick: bool = False) -> dict:
         notes.append(f"roofline: achieved GB/s (minimum traffic: inputs read once, outputs written once) over "
                      f"{gpu_name}'s peak {peak / 1e12:.2f} TB/s" if peak else
                      f"peak memory bandwidth of {gpu_name} is unknown: no roofline fraction")
+        flops = peak_bf16_flops(gpu_name)
+        notes.append(f"compute_roofline: TFLOP/s (block-sparse: on the visited blocks) over {gpu_name}'s dense bf16 "
+                     f"peak {flops / 1e12:.0f} TFLOP/s" if flops else
+                     f"dense bf16 peak of {gpu_name} is unknown: no compute_roofline fraction")
         png = plot_png(rows)
         if png is None:
             notes.append("matplotlib is not installed: no plot (pip install matplotlib)")
