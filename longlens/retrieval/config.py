@@ -1,0 +1,84 @@
+"""Configuration of the retrieval stage (one dataclass, plain values, part of every cache key)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from longlens.data.errors import InputError
+
+SCHEMA_VERSION = 1  # bump when the on-disk cache layout or any stored array changes meaning
+CHANNELS = ("clip", "ocr", "image")
+MAX_FPS = 60.0  # sampling faster than this is refused: no video we index needs it
+
+
+def check_fps(fps: float) -> float:
+    """Validate a sampling rate in frames per second (0 < fps <= 60)."""
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise InputError(f"fps must be a number, got {fps!r}") from None
+    if not fps > 0:
+        raise InputError(f"fps must be > 0, got {fps}")
+    if fps > MAX_FPS:
+        raise InputError(f"fps {fps} is absurd for indexing (max {MAX_FPS:g} frames per second)")
+    return fps
+
+
+@dataclass
+class RetrievalConfig:
+    """Everything that decides what gets embedded and how queries are scored.
+
+    Sampling / decoding:
+      fps: frames per second sampled for the index (0 < fps <= 60).
+      size: short side (pixels) frames are decoded at (OCR and ORB run on these; CLIP resizes to its own).
+      backend: decoder backend passed to longlens.data ("auto" | "decord" | "pyav").
+    Channels: any of "clip" (open_clip image/text space), "ocr" (on-screen text: RapidOCR + MiniLM),
+      "image" (weight-free region matching with ORB + RANSAC, for image queries).
+    CLIP:
+      clip_model / clip_pretrained: open_clip architecture + pretrained tag (hub cache or download).
+      clip_pretrained="random" builds the architecture at seeded random weights: for tests and benchmarks
+        only (its scores mean nothing, and a warning says so).
+      clip_checkpoint: a local folder holding open_clip_config.json and the weights (overrides the two above);
+        a bare weights file is refused (its preprocessing would be guessed).
+      clip_regions: n -> each frame is also embedded as an n x n grid of crops (image queries match the
+        best crop); 0 = whole frames only. Costs (1 + n*n) CLIP passes per frame.
+      dtype: compute dtype of the CLIP model ("float32"; "float16"/"bfloat16" on CUDA).
+      device: "auto" (CUDA when present) | "cpu" | "cuda".
+    OCR: ocr_change: a frame is OCR'd only when its thumbnail differs from the last OCR'd frame's by more
+      than this (mean absolute difference of the worst 8x8 block, grey levels 0-255).
+    Fusion (see fuse.fuse): weights per channel over per-video z-scores, plus keyword_weight * keyword hits.
+    full_hash: hash the whole video file for the cache key (default: size + 16 sampled 64 KiB chunks).
+    rewriter: optional query -> extra phrasings (e.g. a caption-style rewrite); off by default, never networked
+      by us. Its outputs are averaged with the query in embedding space.
+    """
+
+    fps: float = 1.0
+    size: int = 360
+    backend: str = "auto"
+    channels: tuple[str, ...] = CHANNELS
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str = "laion2b_s34b_b79k"
+    clip_checkpoint: str | None = None
+    clip_regions: int = 2
+    dtype: str = "float32"
+    device: str = "auto"
+    batch_size: int = 32
+    ocr_change: float = 3.0
+    orb_features: int = 300
+    weights: dict[str, float] = field(default_factory=lambda: {"clip": 1.0, "ocr": 1.0, "image": 1.0})
+    keyword_weight: float = 2.0
+    full_hash: bool = False
+    rewriter: Callable[[str], list[str]] | None = None
+
+    def __post_init__(self) -> None:
+        self.fps = check_fps(self.fps)
+        self.channels = tuple(self.channels)
+        bad = [c for c in self.channels if c not in CHANNELS]
+        if bad or not self.channels:
+            raise InputError(f"unknown channels {bad} (choose from {list(CHANNELS)})")
+        if self.size < 32:
+            raise InputError(f"size (short side in pixels) must be >= 32, got {self.size}")
+        if self.clip_regions < 0:
+            raise InputError(f"clip_regions must be >= 0, got {self.clip_regions}")
+        if self.dtype not in ("float32", "float16", "bfloat16"):
+            raise InputError(f"dtype must be float32, float16 or bfloat16, got {self.dtype!r}")

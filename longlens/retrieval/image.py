@@ -1,0 +1,148 @@
+"""Weight-free image channel: a small global descriptor (colour layout + grey thumbnail) for change
+detection and diversity, and region-level query-by-image with ORB keypoints verified by a RANSAC homography
+(finds a picture that fills only part of a frame: a poster, a logo, a photo on a screen)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from longlens.data.errors import InputError
+
+DESCRIPTOR_DIM = 4 * 4 * 3 + 8 * 8  # colour layout + grey thumbnail
+
+
+def gray(image: np.ndarray) -> np.ndarray:
+    """RGB [H, W, 3] uint8 -> grey [H, W] uint8 (a grey image passes through)."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
+
+
+def thumbnail(image: np.ndarray) -> np.ndarray:
+    """Grey 32 x 32 thumbnail (area-averaged), the unit of change detection. -> [32, 32] float32."""
+    return cv2.resize(gray(image), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def change(a: np.ndarray, b: np.ndarray) -> float:
+    """How much two thumbnails differ: mean absolute difference of the worst 8 x 8 block (0-255).
+
+    Block-wise so that a small caption appearing is not averaged away over the whole frame."""
+    d = np.abs(a - b).reshape(4, 8, 4, 8).mean(axis=(1, 3))
+    return float(d.max())
+
+
+def descriptor(image: np.ndarray) -> np.ndarray:
+    """Global weight-free descriptor: 4x4 colour layout + 8x8 grey thumbnail, each mean-centred,
+    concatenated and L2-normalised. [H, W, 3] uint8 -> [112] float32."""
+    rgb = np.ascontiguousarray(image[:, :, :3]) if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    col = cv2.resize(rgb, (4, 4), interpolation=cv2.INTER_AREA).astype(np.float32).reshape(-1)
+    grey = cv2.resize(gray(rgb), (8, 8), interpolation=cv2.INTER_AREA).astype(np.float32).reshape(-1)
+    parts = []
+    for v in (col, grey):
+        v = v - v.mean()
+        parts.append(v / max(float(np.linalg.norm(v)), 1e-6))
+    out = np.concatenate(parts)
+    return out / np.sqrt(2.0)
+
+
+@dataclass
+class OrbFeatures:
+    """ORB keypoints of every indexed frame, stored flat.
+
+    points [M, 2] float32 (x, y pixels in the decoded frame); descriptors [M, 32] uint8;
+    offsets [N + 1] int64: frame i owns rows offsets[i]:offsets[i + 1]."""
+
+    points: np.ndarray
+    descriptors: np.ndarray
+    offsets: np.ndarray
+
+    def frame(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return self.points[a:b], self.descriptors[a:b]
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+
+class OrbExtractor:
+    """ORB on grey frames; `detect(image) -> (points [M, 2] float32, descriptors [M, 32] uint8)`."""
+
+    def __init__(self, n_features: int = 300) -> None:
+        self.n_features = n_features
+        self._orb = cv2.ORB_create(nfeatures=n_features, fastThreshold=10)
+
+    def key(self) -> str:
+        return f"orb-{self.n_features}-fast10-cv{cv2.__version__}"
+
+    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        kps, desc = self._orb.detectAndCompute(gray(image), None)
+        if desc is None or not kps:
+            return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+        return np.array([k.pt for k in kps], dtype=np.float32), desc
+
+    def build(self, per_frame: list[tuple[np.ndarray, np.ndarray]]) -> OrbFeatures:
+        counts = [len(p) for p, _ in per_frame]
+        offsets = np.zeros(len(per_frame) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(counts)
+        pts = np.concatenate([p for p, _ in per_frame]) if per_frame else np.zeros((0, 2), np.float32)
+        desc = np.concatenate([d for _, d in per_frame]) if per_frame else np.zeros((0, 32), np.uint8)
+        return OrbFeatures(pts.astype(np.float32), desc.astype(np.uint8), offsets)
+
+
+def prepare_query(image: np.ndarray, *, max_side: int = 320, n_features: int = 500) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Query picture -> (points [Q, 2], descriptors [Q, 32], (h, w) after resizing its long side to max_side)."""
+    if image.ndim not in (2, 3) or min(image.shape[:2]) < 16:
+        raise InputError(f"query image must be at least 16 x 16 pixels, got shape {image.shape}")
+    g = gray(image)
+    scale = max_side / max(g.shape)  # up or down: small queries get enough keypoints, big ones stay cheap
+    g = cv2.resize(g, (max(1, round(g.shape[1] * scale)), max(1, round(g.shape[0] * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    orb = cv2.ORB_create(nfeatures=n_features, fastThreshold=10)  # same descriptor geometry as frames
+    kps, desc = orb.detectAndCompute(g, None)
+    if desc is None or not kps:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), g.shape[:2]
+    return np.array([k.pt for k in kps], dtype=np.float32), desc, g.shape[:2]
+
+
+def _plausible(h: np.ndarray, qshape: tuple[int, int]) -> bool:
+    """A homography maps the query's corners to a convex, non-degenerate quadrilateral."""
+    qh, qw = qshape
+    corners = np.array([[0, 0], [qw, 0], [qw, qh], [0, qh]], dtype=np.float32).reshape(-1, 1, 2)
+    try:
+        quad = cv2.perspectiveTransform(corners, h).reshape(-1, 2)
+    except cv2.error:
+        return False
+    if not np.all(np.isfinite(quad)) or not cv2.isContourConvex(quad.astype(np.float32)):
+        return False
+    return cv2.contourArea(quad) >= 64.0  # at least ~8 x 8 pixels
+
+
+def match_scores(query: tuple[np.ndarray, np.ndarray, tuple[int, int]], feats: OrbFeatures, *, ratio: float = 0.8, min_inliers: int = 8) -> np.ndarray:
+    """Region-level match of a query picture against every frame. -> [N] float in [0, 1].
+
+    Per frame: ORB descriptors matched (2-NN Hamming, Lowe ratio test), then a RANSAC homography (5 px);
+    score = verified inliers / query keypoints, 0 when fewer than min_inliers or the geometry is implausible.
+    """
+    qpts, qdesc, qshape = query
+    out = np.zeros(len(feats), dtype=np.float64)
+    if len(qdesc) < min_inliers:
+        return out
+    bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+    for i in range(len(feats)):
+        pts, desc = feats.frame(i)
+        if len(desc) < min_inliers:
+            continue
+        pairs = bf.knnMatch(qdesc, desc, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
+        if len(good) < min_inliers:
+            continue
+        src = qpts[[m.queryIdx for m in good]].reshape(-1, 1, 2)
+        dst = pts[[m.trainIdx for m in good]].reshape(-1, 1, 2)
+        h, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
+        if h is None or mask is None:
+            continue
+        inliers = int(mask.sum())
+        if inliers >= min_inliers and _plausible(h, qshape):
+            out[i] = inliers / len(qdesc)
+    return out

