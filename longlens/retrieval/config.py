@@ -64,7 +64,7 @@ class RetrievalConfig:
     device: str = "auto"
     batch_size: int = 32
     ocr_change: float = 3.0
-    orb_features: int = 300
+    orb_features: int = 600
     weights: dict[str, float] = field(default_factory=lambda: {"clip": 1.0, "ocr": 1.0, "image": 1.0})
     keyword_weight: float = 2.0
     full_hash: bool = False

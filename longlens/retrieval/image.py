@@ -69,7 +69,7 @@ class OrbFeatures:
 class OrbExtractor:
     """ORB on grey frames; `detect(image) -> (points [M, 2] float32, descriptors [M, 32] uint8)`."""
 
-    def __init__(self, n_features: int = 300) -> None:
+    def __init__(self, n_features: int = 600) -> None:
         self.n_features = n_features
         self._orb = cv2.ORB_create(nfeatures=n_features, fastThreshold=10)
 
