@@ -98,6 +98,83 @@ def _cmd_bench(sub) -> None:
     p.set_defaults(func=lambda a: bench(a.suite, out=a.out, quick=a.quick) and 0)
 
 
+def _retrieval_args(p) -> None:
+    p.add_argument("--fps", type=float, default=1.0, help="frames per second to index (default 1)")
+    p.add_argument("--channels", default="clip,ocr,image", help="comma-separated: clip, ocr, image")
+    p.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture")
+    p.add_argument("--clip-pretrained", default="laion2b_s34b_b79k", help="open_clip pretrained tag")
+    p.add_argument("--clip-checkpoint", help="local folder with open_clip_config.json + weights")
+
+
+def _retrieval_config(a):
+    from longlens.retrieval import RetrievalConfig
+
+    return RetrievalConfig(fps=a.fps, channels=tuple(c.strip() for c in a.channels.split(",") if c.strip()),
+                           clip_model=a.clip_model, clip_pretrained=a.clip_pretrained, clip_checkpoint=a.clip_checkpoint)
+
+
+@command
+def _cmd_index(sub) -> None:
+    p = sub.add_parser("index", help="decode, embed and OCR videos into the cache")
+    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    _retrieval_args(p)
+
+    def run(a) -> int:
+        from longlens.retrieval.jobs import index_videos
+
+        for row in index_videos(a.videos, config=_retrieval_config(a)):
+            print(f"{row['video']}: {row['frames']} frames, channels {', '.join(row['channels']) or 'none'}; "
+                  f"cached: {', '.join(row['cached']) or 'nothing'}; computed: {', '.join(row['computed']) or 'nothing'}"
+                  + (f"; OCR ran on {row['ocr_calls']} frames" if row["ocr_calls"] is not None else "")
+                  + f"; {row['seconds'].get('total', 0):.1f} s")
+        return 0
+
+    p.set_defaults(func=run)
+
+
+@command
+def _cmd_search(sub) -> None:
+    p = sub.add_parser("search", help="best moments of a video for a text query or a picture")
+    p.add_argument("video", metavar="VIDEO")
+    p.add_argument("query", nargs="?", metavar="QUERY")
+    p.add_argument("--image", metavar="PNG", help="search with a picture instead of text")
+    p.add_argument("-k", type=int, default=10, help="how many moments (default 10)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _retrieval_args(p)
+
+    def run(a) -> int:
+        from longlens.retrieval.jobs import search_video
+
+        moments = search_video(a.video, a.query, image=a.image, k=a.k, config=_retrieval_config(a))
+        if a.json:
+            _print_json([m.to_dict() for m in moments])
+            return 0
+        for m in moments:
+            parts = " ".join(f"{c} {v:.3f}" for c, v in m.scores.items())
+            print(f"{m.time:9.2f} s  score {m.score:7.3f}  [{parts}]" + (f"  {m.text}" if m.text else ""))
+        return 0
+
+    p.set_defaults(func=run)
+
+
+@command
+def _cmd_ground(sub) -> None:
+    p = sub.add_parser("ground", help="temporal grounding of a JSONL job file")
+    p.add_argument("--input", required=True, help='JSONL: {"id", "video", "query" | "image"} per line')
+    p.add_argument("--output", required=True, help="JSONL rows are appended here")
+    p.add_argument("--top", type=int, default=5, help="segments per job (default 5)")
+    _retrieval_args(p)
+
+    def run(a) -> int:
+        from longlens.retrieval.jobs import ground_jobs
+
+        counts = ground_jobs(a.input, a.output, top=a.top, config=_retrieval_config(a))
+        print(f"{counts['ok']} ok, {counts['error']} errors -> {a.output}")
+        return 0
+
+    p.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="longlens", description="Understand hour-long videos: ask, search, ground.")
     parser.add_argument("--version", action="version", version=f"longlens {__version__}")

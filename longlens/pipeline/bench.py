@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 SUITES: dict[str, str] = {
     "data": "longlens.data.bench:run",
     "kernels": "longlens.kernels.bench:run",
+    "retrieval": "longlens.retrieval.bench:run",
 }
 
 DEFAULT_DIR = Path("benchmarks") / "results"

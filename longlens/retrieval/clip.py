@@ -64,6 +64,26 @@ def _quiet_open_clip() -> Iterator[None]:
         root.removeFilter(f)
 
 
+@contextlib.contextmanager
+def _hub_offline_if_asked() -> Iterator[None]:
+    """Honour HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE as set *now*: huggingface_hub reads them once, at import,
+    and would otherwise retry the network for ~25 s per file before failing."""
+    import os
+
+    asked = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    old = constants.HF_HUB_OFFLINE
+    constants.HF_HUB_OFFLINE = old or asked
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = old
+
+
 class ClipEmbedder:
     """open_clip model, loaded on first use (`load()`); embeddings are L2-normalised float32.
 
@@ -119,7 +139,7 @@ class ClipEmbedder:
         c = self.config
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if c.device == "auto" else c.device
         dtype = getattr(torch, c.dtype)
-        with _quiet_open_clip():
+        with _quiet_open_clip(), _hub_offline_if_asked():
             if c.clip_checkpoint:
                 folder, weights = check_checkpoint(c.clip_checkpoint)
                 if weights is None:

@@ -44,6 +44,7 @@ class RetrievalConfig:
         best crop); 0 = whole frames only. Costs (1 + n*n) CLIP passes per frame.
       dtype: compute dtype of the CLIP model ("float32"; "float16"/"bfloat16" on CUDA).
       device: "auto" (CUDA when present) | "cpu" | "cuda".
+    orb_features: ORB keypoints kept per frame for image queries (600: ~24 KB per frame on disk).
     OCR: ocr_change: a frame is OCR'd only when its thumbnail differs from the last OCR'd frame's by more
       than this (mean absolute difference of the worst 8x8 block, grey levels 0-255).
     Fusion (see fuse.fuse): weights per channel over per-video z-scores, plus keyword_weight * keyword hits.
@@ -80,5 +81,12 @@ class RetrievalConfig:
             raise InputError(f"size (short side in pixels) must be >= 32, got {self.size}")
         if self.clip_regions < 0:
             raise InputError(f"clip_regions must be >= 0, got {self.clip_regions}")
+        if self.clip_checkpoint and "clip" in self.channels:
+            from pathlib import Path
+
+            from longlens.retrieval.clip import check_checkpoint
+
+            if Path(self.clip_checkpoint).expanduser().exists():
+                check_checkpoint(self.clip_checkpoint)  # refuses a bare weights file now, not mid-indexing
         if self.dtype not in ("float32", "float16", "bfloat16"):
             raise InputError(f"dtype must be float32, float16 or bfloat16, got {self.dtype!r}")

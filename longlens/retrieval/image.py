@@ -102,7 +102,8 @@ def prepare_query(image: np.ndarray, *, max_side: int = 320, n_features: int = 5
     kps, desc = orb.detectAndCompute(g, None)
     if desc is None or not kps:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), g.shape[:2]
-    return np.array([k.pt for k in kps], dtype=np.float32), desc, g.shape[:2]
+    order = np.argsort([-k.response for k in kps], kind="stable")  # strongest first (the prefilter uses those)
+    return np.array([kps[i].pt for i in order], dtype=np.float32), desc[order], g.shape[:2]
 
 
 def _plausible(h: np.ndarray, qshape: tuple[int, int]) -> bool:
@@ -118,21 +119,29 @@ def _plausible(h: np.ndarray, qshape: tuple[int, int]) -> bool:
     return cv2.contourArea(quad) >= 64.0  # at least ~8 x 8 pixels
 
 
-def match_scores(query: tuple[np.ndarray, np.ndarray, tuple[int, int]], feats: OrbFeatures, *, ratio: float = 0.8, min_inliers: int = 8) -> np.ndarray:
+def match_scores(query: tuple[np.ndarray, np.ndarray, tuple[int, int]], feats: OrbFeatures, *, ratio: float = 0.8,
+                 min_inliers: int = 8, n_first: int = 150) -> np.ndarray:
     """Region-level match of a query picture against every frame. -> [N] float in [0, 1].
 
     Per frame: ORB descriptors matched (2-NN Hamming, Lowe ratio test), then a RANSAC homography (5 px);
     score = verified inliers / query keypoints, 0 when fewer than min_inliers or the geometry is implausible.
+    A first pass with the query's `n_first` strongest keypoints skips frames that cannot reach
+    min_inliers / 2 ratio-test matches (most frames, at a third of the cost).
     """
     qpts, qdesc, qshape = query
     out = np.zeros(len(feats), dtype=np.float64)
     if len(qdesc) < min_inliers:
         return out
     bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+    first = qdesc[:n_first]
     for i in range(len(feats)):
         pts, desc = feats.frame(i)
         if len(desc) < min_inliers:
             continue
+        if len(qdesc) > n_first:
+            pre = bf.knnMatch(first, desc, k=2)
+            if sum(1 for p in pre if len(p) == 2 and p[0].distance < ratio * p[1].distance) < min_inliers // 2:
+                continue
         pairs = bf.knnMatch(qdesc, desc, k=2)
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
         if len(good) < min_inliers:

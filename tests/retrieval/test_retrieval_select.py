@@ -1,0 +1,106 @@
+"""TASS, uniform, top-k, MMR and grounding on hand-made score curves (pure numpy)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from longlens.data.errors import InputError
+from longlens.retrieval import ground_segments, mmr, tass, topk, uniform
+
+
+def _curve(rng, n=600, peaks=((100, 3.0), (300, 2.0), (450, 2.5))):
+    times = np.arange(n, dtype=float)
+    s = rng.normal(0, 0.05, n)
+    for t, h in peaks:
+        s += h * np.exp(-0.5 * ((times - t) / 8) ** 2)
+    return times, s
+
+
+def test_tass_respects_gap_and_sorts_by_time():
+    rng = np.random.default_rng()
+    times = np.arange(600, dtype=float)
+    centres = rng.permutation(np.arange(15, 585, 35))[:8]  # 8 narrow peaks at least 35 s apart
+    s = rng.normal(0, 0.02, 600)
+    for c, h in zip(centres, rng.uniform(2, 4, 8)):
+        s += h * np.maximum(0, 1 - np.abs(times - c) / 3)
+    idx = tass(times, s, 6, min_gap=20.0)
+    assert len(idx) == 6 and len(set(idx.tolist())) == 6
+    assert np.all(np.diff(times[idx]) > 0), "output must be sorted by time"
+    assert int(np.argmax(s)) in idx, "the best frame is always taken first"
+    assert np.min(np.diff(times[idx])) >= 20.0, "6 of the 8 peaks fit with 20 s gaps: no gap may shrink"
+    assert np.all(s[idx] > s.mean())
+    near = [min(abs(times[i] - centres)) for i in idx]
+    assert max(near) <= 2, "each pick is on a peak"
+
+
+def test_tass_gap_halves_until_budget_is_filled():
+    rng = np.random.default_rng()
+    times = np.arange(100, dtype=float)
+    s = rng.normal(0, 0.01, 100)
+    s[40:50] += 5.0  # all good frames inside 10 s: 20 s and 10 s gaps admit one, 5 s two, ...
+    idx = tass(times, s, 8, min_gap=20.0)
+    assert len(idx) == 8
+    assert np.all((times[idx] >= 40) & (times[idx] < 50)), "only frames above the mean are candidates"
+    assert np.all(np.diff(times[idx]) > 0)
+
+
+@pytest.mark.timeout(20)
+def test_tass_terminates_with_duplicate_timestamps():
+    rng = np.random.default_rng()
+    times = np.repeat(np.arange(5, dtype=float), 20)  # 100 frames, only 5 distinct times
+    s = rng.random(100)
+    idx = tass(times, s, 30, min_gap=20.0)
+    assert len(idx) == 30 and len(set(idx.tolist())) == 30
+    assert np.all(np.diff(times[idx]) >= 0)
+    same = np.zeros(10)  # every frame at one instant, equal scores
+    assert len(tass(np.zeros(10), same, 4)) == 4
+
+
+def test_tass_budget_larger_than_video_and_few_candidates():
+    rng = np.random.default_rng()
+    times = np.sort(rng.uniform(0, 50, 7))
+    s = rng.random(7)
+    assert sorted(tass(times, s, 50).tolist()) == list(range(7))
+    spike = np.zeros(40)
+    spike[int(rng.integers(0, 40))] = 1.0  # one frame above the mean, budget 10
+    idx = tass(np.arange(40.0), spike, 10)
+    assert len(idx) == 10 and int(np.argmax(spike)) in idx
+    assert len(tass(times, s, 0)) == 0
+    with pytest.raises(InputError):
+        tass(times, s, -1)
+    with pytest.raises(InputError):
+        tass(times, s[:3], 2)
+
+
+def test_uniform_topk_mmr():
+    rng = np.random.default_rng()
+    times, s = _curve(rng, n=200, peaks=((50, 3.0), (150, 2.0)))
+    u = uniform(times, 10)
+    assert len(u) == 10 and np.all(np.diff(u) > 0) and abs(np.diff(times[u]).std()) < 1.0
+    k = topk(times, s, 5)
+    assert set(k.tolist()) == set(np.argsort(-s)[:5].tolist())
+    feats = rng.normal(size=(200, 16))
+    feats[40:60] = feats[50]  # frames near the first peak look alike
+    assert set(mmr(times, s, feats, 5, lam=1.0).tolist()) == set(k.tolist())
+    diverse = mmr(times, s, feats, 5, lam=0.3)
+    assert sum(40 <= i < 60 for i in diverse) == 1, "MMR with low lambda takes one of the look-alike frames"
+
+
+def test_ground_segments_finds_windows_and_ranks_them():
+    rng = np.random.default_rng()
+    times = np.arange(0, 300, 1.0)
+    a0, b0 = float(rng.integers(20, 100)), float(rng.integers(150, 250))
+    s = rng.normal(0, 0.05, len(times))
+    s[(times >= a0) & (times < a0 + 15)] += 3.0
+    s[(times >= b0) & (times < b0 + 25)] += 1.5
+    segs = ground_segments(times, s, top=3, duration=300.0)
+    assert segs[0].score >= segs[1].score
+    (x0, x1), (y0, y1) = (segs[0].start, segs[0].end), (segs[1].start, segs[1].end)
+    from tests.retrieval.conftest import iou
+
+    assert iou((x0, x1), (a0, a0 + 15)) >= 0.7
+    assert iou((y0, y1), (b0, b0 + 25)) >= 0.7
+    assert len(ground_segments(times, s, top=1)) == 1
+    assert ground_segments([], [], top=3) == []
+    with pytest.raises(InputError):
+        ground_segments(times, s, top=0)

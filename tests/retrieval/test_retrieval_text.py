@@ -1,0 +1,43 @@
+"""Keyword matching on OCR output without spaces, readable OCR text, and the fusion rule."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from longlens.data.errors import InputError
+from longlens.retrieval import fuse, keyword_hits
+from longlens.retrieval.text import TextEmbedder, query_keywords, readable
+
+
+def test_keywords_match_text_without_spaces_and_lookalikes():
+    texts = ["CHECKOUTLANE12CLOSED", "CHECK0UTLANE7OPEN", None, "LANE 8124", "Lane 12 is closed"]
+    hits = keyword_hits("lane 12", texts)
+    assert hits[0] == 1.0 and hits[4] == 1.0
+    assert hits[3] == pytest.approx(1 / 3), "12 must not hit inside 8124; LANE does"
+    assert hits[2] == 0.0 and hits[1] == pytest.approx(1 / 3)
+    assert keyword_hits("which checkout is open", texts)[1] == 1.0, "CHECK0UT folds to CHECKOUT"
+    assert keyword_hits("what is it", texts) is None, "stop words only: no keyword channel"
+    assert [k for k, _ in query_keywords("What is the vault code 8142?")] == ["VAULT", "CODE", "8142"]
+
+
+def test_readable_splits_glued_words_with_the_minilm_vocabulary():
+    vocab = TextEmbedder().vocab
+    assert readable("THEVAULTCODEIS8142", vocab) == "THE VAULT CODE IS 8142"
+    assert readable("CHECK0UTLANE12CL0SED", vocab).replace("CHECK OUT", "CHECKOUT") == "CHECKOUT LANE 12 CLOSED"
+    assert readable("GATE B12 OPENS AT 7:45", vocab) == "GATE B12 OPENS AT 7:45"
+
+
+def test_fuse_is_weighted_zscores_plus_keyword_boost():
+    rng = np.random.default_rng()
+    a, b = rng.normal(size=50), rng.normal(3, 2, size=50)
+    kw = (rng.random(50) < 0.1).astype(float)
+    fused, stats = fuse({"clip": a, "ocr": b}, {"clip": 1.0, "ocr": 3.0}, keyword=kw, keyword_weight=2.0)
+    za, zb = (a - a.mean()) / a.std(), (b - b.mean()) / b.std()
+    np.testing.assert_allclose(fused, (za + 3 * zb) / 4 + 2 * kw, rtol=1e-9, atol=1e-9)
+    assert stats["ocr"] == pytest.approx((b.mean(), b.std()))
+    only, _ = fuse({"ocr": b}, {"clip": 1.0, "ocr": 3.0})  # a missing channel drops out, weights renormalise
+    np.testing.assert_allclose(only, zb, atol=1e-9)
+    const, _ = fuse({"image": np.zeros(50)}, {"image": 1.0})
+    assert np.all(const == 0), "a constant channel carries no signal"
+    with pytest.raises(InputError):
+        fuse({"clip": a, "ocr": b[:10]}, {"clip": 1.0, "ocr": 1.0})
