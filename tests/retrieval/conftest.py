@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 
 from longlens.data.synth import Caption, Picture, SynthSpec, make_picture, make_video
-
-FACT_A = "THE VAULT CODE IS 8142"
-FACT_B = "CHECKOUT LANE 12 CLOSED"
+from retrieval_helpers import FACT_A, FACT_B
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +55,3 @@ def indexed(synth, session_cache):
         mp.undo()
     return r, idx
 
-
-def iou(a, b) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0

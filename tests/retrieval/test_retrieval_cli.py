@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from longlens.cli import main
-from tests.retrieval.conftest import iou
+from retrieval_helpers import iou
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from longlens.data.errors import InputError
-from tests.retrieval.conftest import FACT_A, FACT_B, iou
+from retrieval_helpers import iou
 
 
 def test_index_holds_ocr_text_per_moment_and_skips_unchanged_frames(indexed, synth):

@@ -6,6 +6,7 @@ import pytest
 
 from longlens.data.errors import InputError
 from longlens.retrieval import ground_segments, mmr, tass, topk, uniform
+from retrieval_helpers import iou
 
 
 def _curve(rng, n=600, peaks=((100, 3.0), (300, 2.0), (450, 2.5))):
@@ -96,8 +97,6 @@ def test_ground_segments_finds_windows_and_ranks_them():
     segs = ground_segments(times, s, top=3, duration=300.0)
     assert segs[0].score >= segs[1].score
     (x0, x1), (y0, y1) = (segs[0].start, segs[0].end), (segs[1].start, segs[1].end)
-    from tests.retrieval.conftest import iou
-
     assert iou((x0, x1), (a0, a0 + 15)) >= 0.7
     assert iou((y0, y1), (b0, b0 + 25)) >= 0.7
     assert len(ground_segments(times, s, top=1)) == 1
