@@ -8,9 +8,11 @@ unsupported codec, truncated) the same way whichever backend then decodes it.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import struct
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterator
 
@@ -354,13 +356,28 @@ class PyAVReader:
         self.src.close()
 
 
+# Set in decoder worker processes (worker.serve_stdio), which never run torch.
+IN_WORKER = False
+
+
+def import_decord():
+    """Import decord safely. decord2's wheel bundles NVBLAS, which, loaded into a process before torch,
+    takes over torch's CPU matrix products and segfaults them; so in any process that may use torch
+    (in-process decoding), torch is imported first. Decoder workers never use torch and skip that."""
+    if not IN_WORKER and "torch" not in sys.modules and importlib.util.find_spec("torch") is not None:
+        import torch  # noqa: F401
+    import decord
+
+    return decord
+
+
 class DecordReader:
     """Fast backend: decord2 indexes frames in C++ and seeks internally; times from `get_frame_timestamp`."""
 
     name = "decord"
 
     def __init__(self, src: Source, size: int | None, heartbeat: Callable[[], None] = lambda: None):
-        import decord
+        decord = import_decord()
 
         self.src = src
         cc = src.stream.codec_context

@@ -10,6 +10,7 @@ VideoDecodeError here instead of killing the caller. Frames are sampled by seeki
 """
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -39,10 +40,8 @@ def resolve_backend(backend: str = "auto") -> str:
 def decoder_version(backend: str = "auto") -> str:
     """A string naming the decoder build, for cache keys: e.g. "decord-3.4.0" or "pyav-18.1.0/lavc-62.28.102"."""
     name = resolve_backend(backend)
-    if name == "decord":
-        import decord
-
-        return f"decord-{decord.__version__}"
+    if name == "decord":  # from the metadata: importing decord here could break torch (decoders.import_decord)
+        return f"decord-{importlib.metadata.version('decord2')}"
     import av
 
     lavc = ".".join(map(str, av.library_versions["libavcodec"]))

@@ -152,6 +152,9 @@ class _Duplex:
 def serve_stdio() -> None:
     """Entry point of a worker interpreter: the protocol runs on the original stdin/stdout; the process's
     own stdout goes to stderr so that no library's printing can corrupt the message stream."""
+    from longlens.data import decoders
+
+    decoders.IN_WORKER = True
     proto_in, proto_out = os.dup(0), os.dup(1)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)

@@ -32,17 +32,6 @@ log = logging.getLogger(__name__)
 METHODS = ("tass", "uniform", "topk", "mmr")
 
 
-def decoder_key(backend: str) -> str:
-    """longlens.data.decoder_version without importing decord into this process: importing decord before
-    torch makes torch's larger CPU matmuls segfault here (decord2 3.4, torch 2.14), so for decord the
-    version comes from the installed distribution's metadata (same string)."""
-    if backend == "decord":
-        from importlib.metadata import version
-
-        return f"decord-{version('decord2')}"
-    return decoder_version(backend)
-
-
 class Retriever:
     """Index videos and answer queries over them. Thread-safe to share; models load on first use.
 
@@ -94,7 +83,7 @@ class Retriever:
     def _fields(self, path: str, fps: float, info) -> tuple[dict, dict[str, dict]]:
         c = self.config
         size = c.size if min(info.width, info.height) > c.size else None
-        base = {"content": cache.content_hash(path, full=c.full_hash), "decoder": decoder_key(info.backend),
+        base = {"content": cache.content_hash(path, full=c.full_hash), "decoder": decoder_version(info.backend),
                 "sampling": FixedRate(fps).key(), "size": size}
         fields = {"frames": {**base, "part": "frames", "model": "descriptor-v1"}}
         if "clip" in c.channels and self._clip_error is None:

@@ -61,8 +61,8 @@ def test_decoder_version_is_in_the_key(tiny, monkeypatch):
     a, _ = tiny
     cfg = RetrievalConfig(fps=1.0, **FAST)
     Retriever(cfg).index(a, progress=False)
-    real = mod.decoder_key
-    monkeypatch.setattr(mod, "decoder_key", lambda backend: real(backend) + "-patched")
+    real = mod.decoder_version
+    monkeypatch.setattr(mod, "decoder_version", lambda backend: real(backend) + "-patched")
     assert _computed(cfg, a) == ["frames", "image"]
 
 
