@@ -1,0 +1,421 @@
+"""The `hybrid` attention backend: a loaded transformers VLM's language model on our kernels.
+
+- Softmax (causal) layers of the language model call `longlens.kernels.block_sparse_attention`, with the
+  key blocks chosen by `longlens.kernels.select_blocks` (attention sinks + a local window + top-k by
+  block score). It is registered under the name `ATTN_NAME` with transformers'
+  `AttentionInterface.register` **together with** a mask function (`AttentionMaskInterface.register`):
+  a custom attention without a mask function gets `attention_mask=None` and silently loses its causal
+  mask. Our mask function returns `None` for a plain causal mask without padding (the kernel is causal
+  by itself and nothing T x T is ever built), and a real boolean mask otherwise, in which case the
+  layer falls back to PyTorch SDPA for that call (logged once; counted as dense in the stats).
+- Gated DeltaNet layers (Qwen3.5, Qwen3-Next) call `longlens.kernels.chunk_gated_delta_rule` (prefill)
+  and `recurrent_gated_delta_rule` (one-token decode) instead of transformers' torch reference.
+  The layers look these functions up as globals of their modeling module; we replace those globals
+  once by routers that call our kernels only inside a forward of a layer that `use_hybrid_attention`
+  hooked (a forward pre-hook switches a thread-local on, a forward hook with `always_call=True` switches
+  it off). Every other model in the process keeps the original functions. `remove_hybrid_attention`
+  undoes everything.
+- The vision tower keeps its own attention (non-causal, cu_seqlens): only the text config's
+  `_attn_implementation` changes.
+
+On CPU tensors the kernels dispatch to their PyTorch twins; on CUDA to Triton.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import threading
+import weakref
+from dataclasses import dataclass, field, fields
+
+import torch
+
+from longlens.data.errors import InputError
+
+log = logging.getLogger(__name__)
+
+ATTN_NAME = "longlens_hybrid"
+_GDN_FUNCS = {
+    "torch_chunk_gated_delta_rule": "chunk_gated_delta_rule",
+    "torch_recurrent_gated_delta_rule": "recurrent_gated_delta_rule",
+}
+_GDN_PARAMS = ("chunk_size", "initial_state", "output_final_state", "use_qk_l2norm_in_kernel")
+
+
+@dataclass(frozen=True)
+class SparsityConfig:
+    """Which key blocks each query block visits: `sink_blocks` first + `window_blocks` last + `topk_blocks` best."""
+
+    sink_blocks: int = 1
+    window_blocks: int = 8
+    topk_blocks: int = 8
+    block_size: int = 64
+
+    def __post_init__(self):
+        for name in ("sink_blocks", "window_blocks", "topk_blocks"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.block_size < 16 or self.block_size & (self.block_size - 1):
+            raise InputError(f"block_size must be a power of two >= 16, got {self.block_size}")
+        if self.window_blocks < 1:
+            raise InputError("window_blocks must be >= 1 (a query block always sees its own block)")
+
+
+@dataclass
+class SparsityStats:
+    """Counts of (query block, key block) pairs, summed over layers, heads and batch, since `reset()`.
+
+    `causal` counts the pairs a dense causal attention would compute; `visited` those the sparse layers
+    computed. Prefill (a call with more than one query) and decode are kept apart.
+    """
+
+    visited: int = 0
+    causal: int = 0
+    prefill_visited: int = 0
+    prefill_causal: int = 0
+    dense_calls: int = 0  # calls that fell back to dense SDPA (custom / padded masks)
+    sparse_calls: int = 0
+    linear_calls: int = 0  # Gated DeltaNet calls that ran on our kernels
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.visited = self.causal = self.prefill_visited = self.prefill_causal = 0
+            self.dense_calls = self.sparse_calls = self.linear_calls = 0
+
+    def add(self, visited: int, causal: int, *, prefill: bool, dense: bool = False) -> None:
+        with self._lock:
+            self.visited += visited
+            self.causal += causal
+            if prefill:
+                self.prefill_visited += visited
+                self.prefill_causal += causal
+            if dense:
+                self.dense_calls += 1
+            else:
+                self.sparse_calls += 1
+
+    @property
+    def visited_fraction(self) -> float | None:
+        """Fraction of causally visible key blocks the sparse layers visited (None before any call)."""
+        return self.visited / self.causal if self.causal else None
+
+    @property
+    def prefill_visited_fraction(self) -> float | None:
+        return self.prefill_visited / self.prefill_causal if self.prefill_causal else None
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        d["visited_fraction"] = self.visited_fraction
+        d["prefill_visited_fraction"] = self.prefill_visited_fraction
+        return d
+
+
+@dataclass
+class HybridState:
+    """What `use_hybrid_attention` attached to a model (as `model.longlens_hybrid`)."""
+
+    config: SparsityConfig
+    stats: SparsityStats
+    softmax_layers: int
+    linear_layers: int
+    previous_attn: dict = field(default_factory=dict, repr=False)
+    handles: list = field(default_factory=list, repr=False)
+
+
+# ---------------------------------------------------------------- block accounting
+
+
+def causal_block_pairs(q_len: int, k_len: int, block_size: int) -> int:
+    """Number of (query block, key block) pairs a causal attention touches, queries = last q_len keys.
+
+    Query blocks are cut from the start of the query span (what `select_blocks` returns as nQ);
+    a query block sees every key block that starts at or before its last query's position.
+    """
+    offset = k_len - q_len
+    total = 0
+    for j in range(math.ceil(q_len / block_size)):
+        last = offset + min((j + 1) * block_size, q_len) - 1
+        total += last // block_size + 1
+    return total
+
+
+# ---------------------------------------------------------------- softmax layers
+
+
+def _sdpa(module, query, key, value, attention_mask, scaling, **kwargs):
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, **kwargs)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, msg: str, *args) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        log.warning(msg, *args)
+
+
+def hybrid_attention_forward(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    dropout: float = 0.0,
+    scaling: float | None = None,
+    is_causal: bool | None = None,
+    **kwargs,
+) -> tuple[torch.Tensor, None]:
+    """transformers attention interface: query [B, Hq, Tq, D], key/value [B, Hkv, Tk, D] -> ([B, Tq, Hq, D], None).
+
+    Causal layers without a materialized mask run block-sparse; anything else runs dense SDPA.
+    """
+    from longlens.kernels import block_sparse_attention, select_blocks
+
+    state: HybridState | None = getattr(module, "longlens_hybrid", None)
+    cfg = state.config if state is not None else SparsityConfig()
+    causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
+    q_len, k_len = query.shape[2], key.shape[2]
+    if kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None or not causal or attention_mask is not None:
+        if attention_mask is not None:
+            _warn_once("mask", "hybrid attention got a materialized mask (padding or a custom mask): dense SDPA for such calls")
+        elif not causal:
+            _warn_once("noncausal", "hybrid attention got a non-causal layer (%s): dense SDPA", type(module).__name__)
+        out = _sdpa(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal, **kwargs)
+        if state is not None:
+            n = causal_block_pairs(q_len, k_len, cfg.block_size) * query.shape[0] * query.shape[1]
+            state.stats.add(n, n, prefill=q_len > 1, dense=True)
+        return out
+    q = query.transpose(1, 2)  # [B, Tq, Hq, D]
+    k = key.transpose(1, 2)  # [B, Tk, Hkv, D]
+    v = value.transpose(1, 2)
+    sel = dict(block_size=cfg.block_size, sink_blocks=cfg.sink_blocks, window_blocks=cfg.window_blocks, topk_blocks=cfg.topk_blocks)
+    block_mask = select_blocks(q, k, causal=True, **sel)  # bool [B, Hq, nQ, nK]
+    out = block_sparse_attention(q, k, v, causal=True, scale=scaling, block_mask=block_mask, **sel)
+    if state is not None:
+        batch, heads = query.shape[0], query.shape[1]
+        state.stats.add(
+            int(block_mask.sum().item()),
+            causal_block_pairs(q_len, k_len, cfg.block_size) * batch * heads,
+            prefill=q_len > 1,
+        )
+    return out, None
+
+
+def hybrid_mask(
+    batch_size: int,
+    q_length: int,
+    kv_length: int,
+    q_offset: int = 0,
+    kv_offset: int = 0,
+    mask_function=None,
+    attention_mask: torch.Tensor | None = None,
+    **kwargs,
+) -> torch.Tensor | None:
+    """transformers mask interface: None for a plain causal mask with the queries last and no padding.
+
+    Anything else (padding, sliding windows, packed sequences, custom overlays) is materialized by
+    transformers' `sdpa_mask` as a bool [B, 1, Tq, Tk] mask, which sends the layer to dense SDPA.
+    """
+    from transformers.masking_utils import causal_mask_function, prepare_padding_mask, sdpa_mask
+
+    mask_function = mask_function or causal_mask_function
+    padding = prepare_padding_mask(attention_mask, kv_length, kv_offset)
+    no_padding = padding is None or bool(padding.all())
+    queries_last = int(q_offset) + q_length == int(kv_offset) + kv_length
+    if mask_function is causal_mask_function and no_padding and queries_last:
+        return None
+    kwargs.pop("allow_is_causal_skip", None)
+    return sdpa_mask(
+        batch_size,
+        q_length,
+        kv_length,
+        q_offset=q_offset,
+        kv_offset=kv_offset,
+        mask_function=mask_function,
+        attention_mask=attention_mask,
+        allow_is_causal_skip=False,
+        **kwargs,
+    )
+
+
+def register() -> str:
+    """Register `ATTN_NAME` with transformers (attention + its mask function, always together). Idempotent."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface
+
+    AttentionInterface.register(ATTN_NAME, hybrid_attention_forward)
+    AttentionMaskInterface.register(ATTN_NAME, hybrid_mask)
+    return ATTN_NAME
+
+
+# ---------------------------------------------------------------- Gated DeltaNet layers
+
+_active = threading.local()  # .ops: dict name -> our kernel, while a hooked layer runs
+_routed_modules: dict[str, dict[str, object]] = {}  # python module name -> {global name: original}
+_hooked = weakref.WeakSet()  # Gated DeltaNet layers currently on our kernels
+
+
+def _router(name: str, original):
+    def route(*args, **kwargs):
+        ops = getattr(_active, "ops", None)
+        if ops is None:
+            return original(*args, **kwargs)
+        if kwargs.get("cu_seqlens") is not None:
+            raise InputError("hybrid Gated DeltaNet: packed sequences (cu_seqlens) are not supported by our kernels")
+        query, key, value = args[:3] if len(args) >= 3 else (kwargs.pop("query"), kwargs.pop("key"), kwargs.pop("value"))
+        own = {k: kwargs[k] for k in _GDN_PARAMS if k in kwargs}
+        if name == "torch_recurrent_gated_delta_rule":
+            own.pop("chunk_size", None)
+        out = ops[name](query, key, value, g=kwargs["g"], beta=kwargs["beta"], **own)
+        stats = getattr(_active, "stats", None)
+        if stats is not None:
+            with stats._lock:
+                stats.linear_calls += 1
+        return out
+
+    route.longlens_original = original
+    route.__name__ = f"longlens_{name}"
+    return route
+
+
+def _install_routers(module_name: str) -> None:
+    if module_name in _routed_modules:
+        return
+    mod = sys.modules[module_name]
+    originals = {}
+    for name in _GDN_FUNCS:
+        fn = getattr(mod, name, None)
+        if fn is None:
+            raise InputError(f"{module_name} has no {name}: this transformers version's Gated DeltaNet is not supported")
+        originals[name] = fn
+        setattr(mod, name, _router(name, fn))
+    _routed_modules[module_name] = originals
+    log.debug("routed %s Gated DeltaNet functions through longlens", module_name)
+
+
+def _uninstall_routers_if_unused() -> None:
+    if len(_hooked):
+        return
+    for module_name, originals in _routed_modules.items():
+        mod = sys.modules.get(module_name)
+        for name, fn in originals.items():
+            if mod is not None:
+                setattr(mod, name, fn)
+    _routed_modules.clear()
+
+
+def _is_gated_deltanet(module: torch.nn.Module) -> bool:
+    mod = sys.modules.get(type(module).__module__)
+    return type(module).__name__.endswith("GatedDeltaNet") and all(hasattr(mod, n) for n in _GDN_FUNCS)
+
+
+def _hook_linear(module: torch.nn.Module, stats: SparsityStats) -> list:
+    from longlens.kernels import chunk_gated_delta_rule, recurrent_gated_delta_rule
+
+    ops = {"torch_chunk_gated_delta_rule": chunk_gated_delta_rule, "torch_recurrent_gated_delta_rule": recurrent_gated_delta_rule}
+    _install_routers(type(module).__module__)
+
+    def on(_mod, _args, _kwargs):
+        _active.ops, _active.stats = ops, stats
+
+    def off(_mod, _args, _kwargs, _out):
+        _active.ops = _active.stats = None
+
+    _hooked.add(module)
+    return [
+        module.register_forward_pre_hook(on, with_kwargs=True),
+        module.register_forward_hook(off, with_kwargs=True, always_call=True),
+    ]
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def _text_config_key(model) -> tuple[str | None, object]:
+    """(sub-config key of the language model or None for a text-only model, that config)."""
+    config = model.config
+    text = config.get_text_config()
+    if text is config:
+        return None, text
+    for key in getattr(config, "sub_configs", {}):
+        if getattr(config, key, None) is text:
+            return key, text
+    raise InputError(f"{type(model).__name__}: cannot find the language model's sub-config")
+
+
+def _softmax_attention_modules(model, text_config) -> list[torch.nn.Module]:
+    """Attention modules of the language model (they hold the text config; the vision tower's don't)."""
+    found = []
+    for module in model.modules():
+        if getattr(module, "config", None) is text_config and hasattr(module, "layer_idx") and hasattr(module, "is_causal"):
+            if any(hasattr(module, p) for p in ("q_proj", "qkv_proj", "qkv")):
+                found.append(module)
+    return found
+
+
+def use_hybrid_attention(
+    model,
+    *,
+    sink_blocks: int = 1,
+    window_blocks: int = 8,
+    topk_blocks: int = 8,
+    block_size: int = 64,
+):
+    """Run `model`'s language model on our kernels, in place; returns `model`.
+
+    Softmax layers: block-sparse attention keeping `sink_blocks` first key blocks, the `window_blocks`
+    latest and the `topk_blocks` best-scoring others (blocks of `block_size` tokens). Gated DeltaNet
+    layers (if any): our chunked / recurrent gated-delta-rule kernels. The vision tower is untouched.
+    Calling it again replaces the settings. Per-request counters live in `model.longlens_hybrid.stats`.
+    """
+    cfg = SparsityConfig(sink_blocks, window_blocks, topk_blocks, block_size)
+    if getattr(model, "longlens_hybrid", None) is not None:
+        remove_hybrid_attention(model)
+    register()
+    key, text_config = _text_config_key(model)
+    softmax = _softmax_attention_modules(model, text_config)
+    linear = [m for m in model.modules() if _is_gated_deltanet(m)]
+    if not softmax and not linear:
+        raise InputError(f"{type(model).__name__}: found no language-model attention layers to run on our kernels")
+    stats = SparsityStats()
+    state = HybridState(cfg, stats, len(softmax), len(linear), previous_attn={key: text_config._attn_implementation})
+    model.set_attn_implementation(ATTN_NAME if key is None else {key: ATTN_NAME})
+    if text_config._attn_implementation != ATTN_NAME:
+        raise InputError(f"{type(model).__name__} refused attn_implementation={ATTN_NAME!r}")
+    for m in softmax:
+        m.longlens_hybrid = state
+    for m in linear:
+        state.handles += _hook_linear(m, stats)
+    model.longlens_hybrid = state
+    log.info("hybrid attention on %s: %d softmax layers block-sparse %s, %d Gated DeltaNet layers on our kernels",
+             type(model).__name__, len(softmax), cfg, len(linear))
+    return model
+
+
+def remove_hybrid_attention(model):
+    """Undo `use_hybrid_attention`: previous attention implementation, original Gated DeltaNet functions."""
+    state: HybridState | None = getattr(model, "longlens_hybrid", None)
+    if state is None:
+        return model
+    for h in state.handles:
+        h.remove()
+    for m in model.modules():
+        if getattr(m, "longlens_hybrid", None) is state and m is not model:
+            del m.longlens_hybrid
+        _hooked.discard(m)
+    (key, previous), = state.previous_attn.items()
+    model.set_attn_implementation(previous if key is None else {key: previous})
+    del model.longlens_hybrid
+    _uninstall_routers_if_unused()
+    return model
+
+
+def hybrid_stats(model) -> SparsityStats | None:
+    """The per-request counters of a model on `hybrid` attention, or None."""
+    state = getattr(model, "longlens_hybrid", None)
+    return state.stats if state is not None else None
