@@ -83,6 +83,9 @@ def load_vlm(
         raise InputError(f"unknown load_vlm options {sorted(unknown)}; sparsity options are {SPARSITY_KEYS}")
     if sparsity and attn != "hybrid":
         raise InputError(f"sparsity options {sorted(sparsity)} only apply to attn='hybrid', not {attn!r}")
+    from longlens.lvlm.hybrid import SparsityConfig
+
+    SparsityConfig(**sparsity)  # bad settings fail before any loading
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if dtype is None:
         dtype = torch.bfloat16 if device.type == "cuda" else torch.float32

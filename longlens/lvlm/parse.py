@@ -26,7 +26,8 @@ _PHRASE = re.compile(
     r"(?i:\b(?:the\s+)?(?:best\s+|correct\s+|final\s+)?(?:answer|option|choice)\s*(?:is|would\s+be|should\s+be|:)?)"
     r"\s*[:\-]?\s*[\(\[]?\**([A-Z])\**[\)\]]?(?![\w])"
 )
-_LONE = re.compile(r"(?<![A-Za-z'])([A-Z])(?![A-Za-z']|\s+[a-z])")
+_LONE = re.compile(r"(?<![A-Za-z'])([A-Z])(?![A-Za-z'])")
+_ARTICLE = re.compile(r"\s+[a-z]")
 _MARKED = re.compile(r"\*\*([A-Z])\*\*|[\(\[]([A-Z])[\)\]]")
 
 
@@ -61,7 +62,8 @@ def parse_choice(text: str | None, options: list[str] | int | None = None) -> st
         if len(hits) == 1:
             return chr(ord("A") + hits[0])
     # a single stand-alone capital letter ("I think it's B"); "A" as an article ("A man ...") doesn't count
-    lone = {m.group(1) for m in _LONE.finditer(body) if m.group(1) in valid}
+    lone = {m.group(1) for m in _LONE.finditer(body)
+            if m.group(1) in valid and not (m.group(1) == "A" and _ARTICLE.match(body, m.end()))}
     return lone.pop() if len(lone) == 1 else None
 
 

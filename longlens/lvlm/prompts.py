@@ -45,15 +45,16 @@ def format_stamp(t: float, *, fmt: str = "seconds", duration: float | None = Non
 
 def _header(n: int, duration: float, fmt: str, buckets: int, native: bool) -> str:
     head = f"The video is {duration:.1f} seconds long ({_clock(duration, duration >= 3600)}). "
+    # no literal stamp in the header: every stamp in the prompt belongs to one frame
     if native:
         how = "each with its timestamp in seconds"
     elif fmt == "seconds":
-        how = "each preceded by its timestamp in seconds (<12.5s> means 12.5 seconds from the start)"
+        how = "each preceded by its time in seconds from the start, in angle brackets"
     elif fmt == "mmss":
-        how = "each preceded by its timestamp as minutes:seconds (<01:02> means 1 minute 2 seconds from the start)"
+        how = "each preceded by its time from the start as minutes:seconds, in angle brackets"
     else:
         how = (f"each preceded by a time token <tK>: the video is cut into {buckets} equal parts and <tK> "
-               f"marks part K (<t0> the start, <t{buckets - 1}> the end)")
+               f"marks part K (K = 0 at the start, K = {buckets - 1} at the end)")
     return head + f"Here are {n} frames from it in time order, {how}. Timestamps are absolute times in the video."
 
 

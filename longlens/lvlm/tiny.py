@@ -66,6 +66,12 @@ class TinySpec:
     vocab: int = 512
     vision_hidden: int = 32
     vision_depth: int = 1
+    vision_heads: int = 2
+    vision_positions: int = 64  # learned position grid of the Qwen3 vision towers (interpolated)
+    intermediate: int | None = None  # MLP width (default 2 x hidden)
+    linear_k_heads: int | None = None  # Gated DeltaNet heads / width (default kv_heads / heads / head_dim)
+    linear_v_heads: int | None = None
+    linear_head_dim: int | None = None
     seed: int = 0
 
     @property
@@ -76,6 +82,17 @@ class TinySpec:
     def frame(self) -> int:
         """Frame side that gives a 2x2 grid of merged tokens (4 visual tokens per frame or frame pair)."""
         return 4 * self.patch
+
+
+def qwen35_08b_spec() -> TinySpec:
+    """Qwen3.5-0.8B's shape as we understand its published config (24 layers, 3 Gated DeltaNet : 1 gated
+    full attention, hidden 1024, 8 query / 2 KV heads of 256, 16 linear heads of 128, a 12-block vision
+    tower), for speed figures at random weights. The vocabulary stays tiny: the tokenizer is ours."""
+    return TinySpec(
+        kind="qwen3_5", hidden=1024, layers=24, heads=8, kv_heads=2, head_dim=256, intermediate=3584,
+        vision_hidden=768, vision_depth=12, vision_heads=12, vision_positions=2304,
+        linear_k_heads=16, linear_v_heads=16, linear_head_dim=128,
+    )
 
 
 def tiny_tokenizer(vocab: int = 512):
@@ -146,7 +163,7 @@ def tiny_config(spec: TinySpec, tok=None):
     text = dict(
         vocab_size=spec.vocab,
         hidden_size=spec.hidden,
-        intermediate_size=2 * spec.hidden,
+        intermediate_size=spec.intermediate or 2 * spec.hidden,
         num_hidden_layers=spec.layers,
         num_attention_heads=spec.heads,
         num_key_value_heads=spec.kv_heads,
@@ -158,8 +175,8 @@ def tiny_config(spec: TinySpec, tok=None):
     vision = dict(
         depth=spec.vision_depth,
         hidden_size=spec.vision_hidden,
-        intermediate_size=2 * spec.vision_hidden,
-        num_heads=2,
+        intermediate_size=4 * spec.vision_hidden,
+        num_heads=spec.vision_heads,
         out_hidden_size=spec.hidden,
         patch_size=spec.patch,
         spatial_merge_size=2,
@@ -170,10 +187,10 @@ def tiny_config(spec: TinySpec, tok=None):
 
         rotary_half = int(spec.head_dim * 0.25) // 2
         text.update(
-            linear_key_head_dim=spec.head_dim,
-            linear_value_head_dim=spec.head_dim,
-            linear_num_key_heads=spec.kv_heads,
-            linear_num_value_heads=spec.heads,
+            linear_key_head_dim=spec.linear_head_dim or spec.head_dim,
+            linear_value_head_dim=spec.linear_head_dim or spec.head_dim,
+            linear_num_key_heads=spec.linear_k_heads or spec.kv_heads,
+            linear_num_value_heads=spec.linear_v_heads or spec.heads,
             rope_parameters={
                 "rope_type": "default",
                 "rope_theta": 10_000_000.0,
@@ -182,7 +199,7 @@ def tiny_config(spec: TinySpec, tok=None):
                 "mrope_section": _split3(rotary_half),
             },
         )
-        vision.update(num_position_embeddings=64)
+        vision.update(num_position_embeddings=spec.vision_positions)
         return Qwen3_5Config(text_config=text, vision_config=vision, **ids)
     if spec.kind == "qwen3_vl":
         from transformers import Qwen3VLConfig
@@ -195,7 +212,7 @@ def tiny_config(spec: TinySpec, tok=None):
                 "mrope_section": _split3(spec.head_dim // 2),
             }
         )
-        vision.update(num_position_embeddings=64, deepstack_visual_indexes=[0])
+        vision.update(num_position_embeddings=spec.vision_positions, deepstack_visual_indexes=[0])
         return Qwen3VLConfig(text_config=text, vision_config=vision, **ids)
     if spec.kind == "qwen2_5_vl":
         from transformers import Qwen2_5_VLConfig

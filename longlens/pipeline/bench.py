@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 SUITES: dict[str, str] = {
     "data": "longlens.data.bench:run",
     "kernels": "longlens.kernels.bench:run",
+    "lvlm": "longlens.lvlm.bench:run",
     "retrieval": "longlens.retrieval.bench:run",
 }
 

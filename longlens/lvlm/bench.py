@@ -1,0 +1,145 @@
+"""`longlens bench lvlm`: prefill and decode time and peak memory vs number of frames, hybrid vs sdpa.
+
+One model, the same weights and inputs for both backends (switched in place with
+`use_hybrid_attention` / `remove_hybrid_attention`). CPU: the tiny Qwen3.5 (3 Gated DeltaNet + 1 full
+attention layer), where our kernels run as their PyTorch twins: only the ratios mean anything. GPU:
+Qwen3.5-0.8B's shape at random weights in bf16 (no weights needed for speed).
+
+prefill_ms: one forward over the whole prompt (vision tower included, logits of the last token only).
+decode_ms_per_token: (generate 1 + D tokens - generate 1 token) / D, greedy. peak_mib: GPU: peak
+allocated during prefill above what was allocated before (weights, inputs); CPU: peak resident-set
+growth during prefill, sampled (Linux only; indicative).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import torch
+
+from longlens.data.types import Frame
+
+log = logging.getLogger(__name__)
+
+DECODE_TOKENS = 8
+
+
+def _rss_mib() -> float | None:
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except OSError:
+        return None
+    import resource
+
+    return pages * resource.getpagesize() / 2**20
+
+
+def _peak_mib(fn) -> float | None:
+    """Peak memory growth (MiB) while fn() runs: CUDA allocator stats, else sampled RSS."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - before) / 2**20
+    base = _rss_mib()
+    if base is None:
+        fn()
+        return None
+    peak, done = [base], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_mib() or 0.0)
+            time.sleep(0.002)
+
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        t.join()
+    return max(0.0, max(peak[0], _rss_mib() or 0.0) - base)
+
+
+def _frames(n: int, side: int, duration: float, rng) -> list[Frame]:
+    times = np.sort(rng.uniform(0, duration, n))
+    return [Frame(float(t), i, rng.integers(0, 256, (side, side, 3), dtype=np.uint8)) for i, t in enumerate(times)]
+
+
+def run(*, quick: bool = False) -> dict:
+    """Rows per (frames, backend); hybrid rows carry sdpa/hybrid ratios (> 1 = hybrid faster / smaller)."""
+    from longlens.kernels.bench import measure
+    from longlens.lvlm.hybrid import hybrid_stats, remove_hybrid_attention, use_hybrid_attention
+    from longlens.lvlm.load import VLM
+    from longlens.lvlm.prompts import build_prompt, qa_instruction, to_inputs
+    from longlens.lvlm.tiny import TinySpec, qwen35_08b_spec, tiny_model, tiny_processor
+
+    gpu = torch.cuda.is_available()
+    spec = qwen35_08b_spec() if gpu else TinySpec(kind="qwen3_5")
+    side = 256 if gpu else spec.frame  # 64 / 4 visual tokens per frame pair on GPU / CPU
+    counts = ([16, 128, 512] if quick else [16, 64, 256, 512, 1024]) if gpu else ([16, 64] if quick else [16, 64, 256, 1024])
+    sparsity = dict(block_size=64, sink_blocks=1, window_blocks=8, topk_blocks=8) if gpu else dict(
+        block_size=16, sink_blocks=1, window_blocks=4, topk_blocks=4)
+    warmup, repeat = (2, 5) if gpu else (1, 3)
+    device = "cuda" if gpu else "cpu"
+    proc = tiny_processor(spec)
+    model = tiny_model(spec, proc.tokenizer).to(device=device, dtype=torch.bfloat16 if gpu else torch.float32)
+    vlm = VLM(model, proc, "qwen3.5-0.8b-shape (random weights)" if gpu else "tiny qwen3.5 (random weights)")
+    rng = np.random.default_rng(0)
+    pad = proc.tokenizer.pad_token_id
+    rows: list[dict] = []
+    for n in counts:
+        prompt = build_prompt(_frames(n, side, 3600.0, rng), qa_instruction("What happens?"), duration=3600.0, native=True)
+        inputs = to_inputs(proc, prompt, frame_pixels=side * side, device=device)
+        if gpu:
+            inputs["pixel_values_videos"] = inputs["pixel_values_videos"].to(torch.bfloat16)
+        tokens = int(inputs["input_ids"].shape[1])
+        visual = int((inputs["input_ids"] == model.config.video_token_id).sum())
+        by_backend = {}
+        for backend in ("sdpa", "hybrid"):
+            if backend == "hybrid":
+                use_hybrid_attention(model, **sparsity)
+            with torch.inference_mode():
+                prefill = measure(lambda: model(**inputs, logits_to_keep=1), warmup=warmup, repeat=repeat)
+                gen = lambda k: model.generate(**inputs, max_new_tokens=k, min_new_tokens=k, do_sample=False, pad_token_id=pad)  # noqa: E731
+                one = measure(lambda: gen(1), warmup=1, repeat=repeat)
+                more = measure(lambda: gen(1 + DECODE_TOKENS), warmup=1, repeat=repeat)
+                stats = hybrid_stats(model)
+                if stats is not None:
+                    stats.reset()
+                peak = _peak_mib(lambda: model(**inputs, logits_to_keep=1))
+            row = {
+                "frames": n,
+                "tokens": tokens,
+                "visual_tokens": visual,
+                "backend": backend,
+                "prefill_ms": prefill,
+                "decode_ms_per_token": max(0.0, (more - one) / DECODE_TOKENS),
+                "peak_mib": peak,
+                "visited_fraction": stats.visited_fraction if stats is not None else None,
+            }
+            by_backend[backend] = row
+            if backend == "hybrid":
+                remove_hybrid_attention(model)
+            log.info("lvlm bench %s", row)
+        d, h = by_backend["sdpa"], by_backend["hybrid"]
+        h["prefill_speedup"] = d["prefill_ms"] / h["prefill_ms"]
+        h["decode_speedup"] = d["decode_ms_per_token"] / h["decode_ms_per_token"] if h["decode_ms_per_token"] else None
+        h["memory_ratio"] = h["peak_mib"] / d["peak_mib"] if h["peak_mib"] and d["peak_mib"] else None
+        rows += [d, h]
+    notes = [
+        f"model: {vlm.name}; hybrid sparsity {sparsity}; frames {side}x{side} px, native video stamps",
+        "speedup = sdpa time / hybrid time (> 1: hybrid faster); memory_ratio = hybrid peak / sdpa peak",
+    ]
+    if not gpu:
+        notes.append("CPU: kernels run as their PyTorch reference twins and the model is tiny: ratios only, "
+                     "not speed claims; peak_mib is sampled RSS growth")
+    else:
+        notes.append("sdpa runs transformers' torch Gated DeltaNet (no flash-linear-attention installed); hybrid runs ours")
+    return {"rows": rows, "notes": notes, "meta": {"spec": spec.__dict__, "sparsity": sparsity, "decode_tokens": DECODE_TOKENS}}

@@ -1,0 +1,53 @@
+"""Tiny real VLMs (random weights, local tokenizer/processor), built once per session and copied per test."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from longlens.data.types import Frame
+
+
+@pytest.fixture(scope="session")
+def tiny_parts():
+    """kind -> (TinySpec, processor, model): built on first request, shared read-only."""
+    from longlens.lvlm.tiny import TinySpec, tiny_model, tiny_processor
+
+    cache: dict = {}
+
+    def get(kind: str):
+        if kind not in cache:
+            spec = TinySpec(kind=kind)
+            proc = tiny_processor(spec)
+            cache[kind] = (spec, proc, tiny_model(spec, proc.tokenizer))
+        return cache[kind]
+
+    return get
+
+
+@pytest.fixture
+def make_vlm(tiny_parts):
+    """make_vlm(kind, attn="sdpa"|"hybrid", **sparsity) -> (spec, VLM) on a private copy of the model."""
+    from longlens.lvlm import VLM, use_hybrid_attention
+
+    def make(kind: str, attn: str = "sdpa", **sparsity):
+        spec, proc, model = tiny_parts(kind)
+        net = copy.deepcopy(model)
+        if attn == "hybrid":
+            use_hybrid_attention(net, **sparsity)
+        return spec, VLM(net, proc, f"tiny-{kind}", attn)
+
+    return make
+
+
+@pytest.fixture
+def frames_at():
+    """frames_at(spec, times) -> Frames of fresh random pixels at `times` (s), in the given order."""
+    rng = np.random.default_rng()
+
+    def make(spec, times) -> list[Frame]:
+        side = spec.frame
+        return [Frame(float(t), i, rng.integers(0, 256, (side, side, 3), dtype=np.uint8)) for i, t in enumerate(times)]
+
+    return make
