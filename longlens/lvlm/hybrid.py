@@ -40,7 +40,6 @@ _GDN_FUNCS = {
     "torch_chunk_gated_delta_rule": "chunk_gated_delta_rule",
     "torch_recurrent_gated_delta_rule": "recurrent_gated_delta_rule",
 }
-_GDN_PARAMS = ("chunk_size", "initial_state", "output_final_state", "use_qk_l2norm_in_kernel")
 
 
 @dataclass(frozen=True)
@@ -130,15 +129,12 @@ class HybridState:
 def causal_block_pairs(q_len: int, k_len: int, block_size: int) -> int:
     """Number of (query block, key block) pairs a causal attention touches, queries = last q_len keys.
 
-    Query blocks are cut from the start of the query span (what `select_blocks` returns as nQ);
-    a query block sees every key block that starts at or before its last query's position.
+    Blocks follow absolute positions as in `select_blocks`: query block r is absolute block
+    a = (k_len - q_len) // block_size + r and sees key blocks 0..a.
     """
-    offset = k_len - q_len
-    total = 0
-    for j in range(math.ceil(q_len / block_size)):
-        last = offset + min((j + 1) * block_size, q_len) - 1
-        total += last // block_size + 1
-    return total
+    n_k = -(-k_len // block_size)
+    a0 = (k_len - q_len) // block_size
+    return (n_k * (n_k + 1) - a0 * (a0 + 1)) // 2
 
 
 # ---------------------------------------------------------------- softmax layers
@@ -265,13 +261,7 @@ def _router(name: str, original):
         ops = getattr(_active, "ops", None)
         if ops is None:
             return original(*args, **kwargs)
-        if kwargs.get("cu_seqlens") is not None:
-            raise InputError("hybrid Gated DeltaNet: packed sequences (cu_seqlens) are not supported by our kernels")
-        query, key, value = args[:3] if len(args) >= 3 else (kwargs.pop("query"), kwargs.pop("key"), kwargs.pop("value"))
-        own = {k: kwargs[k] for k in _GDN_PARAMS if k in kwargs}
-        if name == "torch_recurrent_gated_delta_rule":
-            own.pop("chunk_size", None)
-        out = ops[name](query, key, value, g=kwargs["g"], beta=kwargs["beta"], **own)
+        out = ops[name](*args, **kwargs)  # same signature as transformers' (extra kwargs ignored)
         stats = getattr(_active, "stats", None)
         if stats is not None:
             with stats._lock:

@@ -127,3 +127,25 @@ def test_vision_tower_stays_dense_and_remove_restores(make_vlm, frames_at):
     # and it can be switched on again
     use_hybrid_attention(net, **ALL_BLOCKS)
     assert _rel(net(**inputs).logits, dense.model(**inputs).logits) < 1e-4
+
+
+@torch.inference_mode()
+def test_triton_kernels_inside_the_model(make_vlm, frames_at, monkeypatch):
+    """The model's own (strided, GQA, cached) tensors through the Triton kernels: the interpreter on CPU,
+    natively on CUDA; same logits and greedy tokens as the PyTorch twins, with real sparsity."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    spec, vlm = make_vlm("qwen3_5", "hybrid", block_size=32, sink_blocks=1, window_blocks=1, topk_blocks=1)
+    net = vlm.model.to(device)
+    inputs = _inputs(spec, vlm.processor, frames_at, n_frames=8).to(device)
+    pad = vlm.processor.tokenizer.pad_token_id
+    monkeypatch.setenv("LONGLENS_KERNELS", "reference")
+    ref = net(**inputs).logits
+    ref_tokens = net.generate(**inputs, max_new_tokens=2, do_sample=False, pad_token_id=pad)
+    monkeypatch.setenv("LONGLENS_KERNELS", "triton")
+    stats = hybrid_stats(net)
+    stats.reset()
+    out = net(**inputs).logits
+    assert _rel(out, ref) < 1e-4
+    assert 0 < stats.visited_fraction < 1 and stats.linear_calls == 3
+    tokens = net.generate(**inputs, max_new_tokens=2, do_sample=False, pad_token_id=pad)
+    assert tokens.tolist() == ref_tokens.tolist()
