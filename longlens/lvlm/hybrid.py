@@ -66,34 +66,65 @@ class SparsityStats:
     """Counts of (query block, key block) pairs, summed over layers, heads and batch, since `reset()`.
 
     `causal` counts the pairs a dense causal attention would compute; `visited` those the sparse layers
-    computed. Prefill (a call with more than one query) and decode are kept apart.
+    computed. Prefill (a call with more than one query) and decode are kept apart. Visited counts may
+    arrive as device tensors; they are summed on the host only when read (no sync per layer).
     """
 
-    visited: int = 0
     causal: int = 0
-    prefill_visited: int = 0
     prefill_causal: int = 0
     dense_calls: int = 0  # calls that fell back to dense SDPA (custom / padded masks)
     sparse_calls: int = 0
     linear_calls: int = 0  # Gated DeltaNet calls that ran on our kernels
+    _visited: int = 0
+    _prefill_visited: int = 0
+    _pending: list = field(default_factory=list, repr=False)  # (count tensor, prefill)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def reset(self) -> None:
         with self._lock:
-            self.visited = self.causal = self.prefill_visited = self.prefill_causal = 0
+            self.causal = self.prefill_causal = self._visited = self._prefill_visited = 0
             self.dense_calls = self.sparse_calls = self.linear_calls = 0
+            self._pending.clear()
 
-    def add(self, visited: int, causal: int, *, prefill: bool, dense: bool = False) -> None:
+    def add(self, visited, causal: int, *, prefill: bool, dense: bool = False) -> None:
+        """Record one layer call: `visited` pairs (int or 0-d tensor) of `causal` visible ones."""
         with self._lock:
-            self.visited += visited
+            if isinstance(visited, torch.Tensor):
+                self._pending.append((visited, prefill))
+                if len(self._pending) > 256:  # fold on the device: bounded memory, still no sync
+                    folded = []
+                    for flag in (True, False):
+                        part = [c for c, p in self._pending if p is flag]
+                        if part:
+                            folded.append((torch.stack(part).sum(), flag))
+                    self._pending = folded
+            else:
+                self._visited += visited
+                self._prefill_visited += visited if prefill else 0
             self.causal += causal
-            if prefill:
-                self.prefill_visited += visited
-                self.prefill_causal += causal
+            self.prefill_causal += causal if prefill else 0
             if dense:
                 self.dense_calls += 1
             else:
                 self.sparse_calls += 1
+
+    def _flush(self) -> None:
+        with self._lock:
+            for count, prefill in self._pending:
+                n = int(count.item())
+                self._visited += n
+                self._prefill_visited += n if prefill else 0
+            self._pending.clear()
+
+    @property
+    def visited(self) -> int:
+        self._flush()
+        return self._visited
+
+    @property
+    def prefill_visited(self) -> int:
+        self._flush()
+        return self._prefill_visited
 
     @property
     def visited_fraction(self) -> float | None:
@@ -106,6 +137,7 @@ class SparsityStats:
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        d.update(visited=self.visited, prefill_visited=self.prefill_visited)
         d["visited_fraction"] = self.visited_fraction
         d["prefill_visited_fraction"] = self.prefill_visited_fraction
         return d
@@ -195,7 +227,7 @@ def hybrid_attention_forward(
     if state is not None:
         batch, heads = query.shape[0], query.shape[1]
         state.stats.add(
-            int(block_mask.sum().item()),
+            block_mask.sum(),
             causal_block_pairs(q_len, k_len, cfg.block_size) * batch * heads,
             prefill=q_len > 1,
         )

@@ -241,13 +241,25 @@ def tiny_model(spec: TinySpec, tok=None, *, attn: str = "sdpa"):
 
 
 def save_tiny(path, spec: TinySpec | None = None) -> str:
-    """Write a tiny model + processor to directory `path` (loadable by `load_vlm(path)`); returns it."""
+    """Write a tiny model + processor to the new directory `path` (loadable by `load_vlm(path)`).
+
+    Written into a temporary directory beside it and renamed into place, so `path` is complete or absent.
+    """
+    import os
+    import tempfile
     from pathlib import Path
 
     spec = spec or TinySpec()
+    path = Path(path)
+    if path.exists() and any(path.iterdir()):
+        raise FileExistsError(f"{path} exists and is not empty")
     proc = tiny_processor(spec)
     model = tiny_model(spec, proc.tokenizer)
-    Path(path).mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(path)
-    proc.save_pretrained(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    model.save_pretrained(tmp)
+    proc.save_pretrained(tmp)
+    if path.exists():
+        path.rmdir()
+    os.replace(tmp, path)
     return str(path)
