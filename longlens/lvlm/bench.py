@@ -9,13 +9,12 @@ prefill_ms: one forward over the whole prompt (vision tower included, logits of 
 decode_ms_per_token: median time between consecutive new tokens of a greedy `generate` (read
 from a streamer, which gets each token as it is made; the first token, made by the prefill, is
 excluded). peak_mib: GPU: peak
-allocated during prefill above what was allocated before (weights, inputs); CPU: peak resident-set
-growth during prefill, sampled (Linux only; indicative).
+allocated during prefill above what was allocated before (weights, inputs); CPU: the same from the
+torch profiler's memory events (allocations per op and frees, replayed in time order).
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import numpy as np
@@ -28,19 +27,9 @@ log = logging.getLogger(__name__)
 DECODE_TOKENS = 8
 
 
-def _rss_mib() -> float | None:
-    try:
-        with open("/proc/self/statm") as f:
-            pages = int(f.read().split()[1])
-    except OSError:
-        return None
-    import resource
-
-    return pages * resource.getpagesize() / 2**20
-
-
-def _peak_mib(fn) -> float | None:
-    """Peak memory growth (MiB) while fn() runs: CUDA allocator stats, else sampled RSS."""
+def _peak_mib(fn) -> float:
+    """Peak memory (MiB) fn() allocates above what was live before: the CUDA allocator's peak on GPU;
+    on CPU the torch allocator's live bytes replayed from a memory profile (allocations per op, frees)."""
     if torch.cuda.is_available():
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -48,25 +37,19 @@ def _peak_mib(fn) -> float | None:
         fn()
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - before) / 2**20
-    base = _rss_mib()
-    if base is None:
-        fn()
-        return None
-    peak, done = [base], threading.Event()
+    from torch.profiler import ProfilerActivity, profile
 
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_mib() or 0.0)
-            time.sleep(0.002)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    try:
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
-    finally:
-        done.set()
-        t.join()
-    return max(0.0, max(peak[0], _rss_mib() or 0.0) - base)
+    deltas = sorted(
+        (e.time_range.start, e.cpu_memory_usage if e.name == "[memory]" else e.self_cpu_memory_usage)
+        for e in prof.events()
+    )
+    live = peak = 0
+    for _, d in deltas:
+        live += d
+        peak = max(peak, live)
+    return peak / 2**20
 
 
 class _TokenClock:
@@ -171,7 +154,7 @@ def run(*, quick: bool = False) -> dict:
     ]
     if not gpu:
         notes.append("CPU: kernels run as their PyTorch reference twins and the model is tiny: ratios only, "
-                     "not speed claims; peak_mib is sampled RSS growth")
+                     "not speed claims; peak_mib from the torch CPU allocator (profiler memory events)")
     else:
         notes.append("sdpa runs transformers' torch Gated DeltaNet (no flash-linear-attention installed); hybrid runs ours")
     return {"rows": rows, "notes": notes, "meta": {"spec": spec.__dict__, "sparsity": sparsity, "decode_tokens": DECODE_TOKENS}}
