@@ -85,7 +85,7 @@ def _prepare(vlm: VLM, frames, instruction: str, *, duration, fmt, buckets, stam
     prompt = build_prompt(frames, instruction, duration=duration, fmt=fmt, buckets=buckets, native=native)
     inputs = to_inputs(vlm.processor, prompt, frame_pixels=frame_pixels, device=vlm.device)
     for k, v in inputs.items():  # pixel values follow the model's dtype
-        if torch.is_tensor(v) and v.is_floating_point():
+        if k.startswith("pixel_values") and torch.is_tensor(v):
             inputs[k] = v.to(vlm.dtype)
     return prompt, inputs
 

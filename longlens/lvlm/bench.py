@@ -103,7 +103,7 @@ def run(*, quick: bool = False) -> dict:
     counts = ([16, 128, 512] if quick else [16, 64, 256, 512, 1024]) if gpu else ([16, 64] if quick else [16, 64, 256, 1024])
     sparsity = dict(block_size=64, sink_blocks=1, window_blocks=8, topk_blocks=8) if gpu else dict(
         block_size=16, sink_blocks=1, window_blocks=4, topk_blocks=4)
-    warmup, repeat = (2, 5) if gpu else (1, 2)
+    warmup, repeat = (2, 5) if gpu else (2, 3)
     device = "cuda" if gpu else "cpu"
     proc = tiny_processor(spec)
     model = tiny_model(spec, proc.tokenizer).to(device=device, dtype=torch.bfloat16 if gpu else torch.float32)
