@@ -18,6 +18,7 @@ from longlens.lvlm.prompts import (
     reflection_instruction,
     to_inputs,
 )
+from longlens.retrieval.types import Moment
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,13 @@ class Answer:
     """A model's reply to one request, parsed, with what went into it.
 
     parsed: the letter (mc), the (start, end) span in s (ground) or the cleaned text (qa); None when
-    the reply could not be read. evidence: the moments (longlens.retrieval.Moment, or anything with
-    .time / .score / .text) whose frames were shown.
+    the reply could not be read. evidence: the retrieval moments whose frames were shown.
     """
 
     text: str
     answerer: str
     choice: str | None = None
-    evidence: list = field(default_factory=list)
+    evidence: list[Moment] = field(default_factory=list)
     parsed: object = None
     task: str = "qa"
     span: tuple[float, float] | None = None  # a time span stated in the reply (always for ground)
@@ -49,13 +49,8 @@ class Answer:
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        def moment(m):
-            if hasattr(m, "to_dict"):
-                return m.to_dict()
-            return {"time": getattr(m, "time", None), "score": getattr(m, "score", None), "text": getattr(m, "text", None)}
-
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "evidence"}
-        d["evidence"] = [moment(m) for m in self.evidence]
+        d["evidence"] = [m.to_dict() for m in self.evidence]
         d["span"] = list(self.span) if self.span else None
         d["parsed"] = list(self.parsed) if isinstance(self.parsed, tuple) else self.parsed
         return d
@@ -102,7 +97,7 @@ def answer(
     fmt: str = "seconds",
     buckets: int = 100,
     stamps: str = "auto",
-    evidence: list | None = None,
+    evidence: list[Moment] | None = None,
     max_new_tokens: int = 64,
     frame_pixels: int | None = None,
 ) -> Answer:

@@ -6,17 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from longlens.data.errors import InputError, LonglensError
+from longlens.data.errors import InputError
+from longlens.retrieval.types import ModelUnavailableError  # one class for "weights can't be had"
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "Qwen/Qwen3.5-0.8B"
 ATTNS = ("hybrid", "sdpa", "eager")
 SPARSITY_KEYS = ("sink_blocks", "window_blocks", "topk_blocks", "block_size")
-
-
-class ModelUnavailableError(LonglensError):
-    """The model's weights are neither in a local directory nor downloadable (offline, unknown id, no access)."""
 
 
 @dataclass

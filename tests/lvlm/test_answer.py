@@ -11,6 +11,7 @@ from longlens.data.errors import InputError
 from longlens.lvlm import answer, ground, reflect, yes_no_probs
 from longlens.lvlm.answer import yes_no_token_ids
 from longlens.lvlm.prompts import build_prompt, reflection_instruction, to_inputs
+from longlens.retrieval import Moment
 
 KINDS = ["qwen3_5", "qwen3_vl", "qwen2_5_vl"]
 
@@ -43,15 +44,11 @@ def test_answer_text_stamps_on_a_native_model_and_evidence(make_vlm, frames_at):
     """A text format other than seconds switches a natively stamping model to text stamps (never both)."""
     spec, vlm = make_vlm("qwen3_5", "sdpa")
     frames = frames_at(spec, _times(6))
-
-    class Moment:  # anything with .time / .score / .text is accepted as evidence
-        def __init__(self, t):
-            self.time, self.score, self.text = t, 0.5, None
-
-    ans = answer(vlm, frames, "Where is the car?", fmt="lita", duration=900.0, max_new_tokens=4,
-                 evidence=[Moment(f.time) for f in frames])
+    moments = [Moment("talk.mp4", f.time, 0.5, {"clip": 0.5}, None, i) for i, f in enumerate(frames)]
+    ans = answer(vlm, frames, "Where is the car?", fmt="lita", duration=900.0, max_new_tokens=4, evidence=moments)
     assert ans.stamps == "text" and ans.visual_tokens == 6 * 4 and ans.visited_fraction is None
-    assert [m["time"] for m in ans.to_dict()["evidence"]] == [f.time for f in frames]
+    assert ans.evidence == moments
+    assert [m["time"] for m in ans.to_dict()["evidence"]] == [round(f.time, 3) for f in frames]
     with pytest.raises(InputError, match="does not stamp"):
         spec2, other = make_vlm("qwen2_5_vl")
         answer(other, frames_at(spec2, [1.0]), "Q?", stamps="native")

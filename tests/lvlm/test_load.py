@@ -42,6 +42,9 @@ def test_missing_directory_names_it(tmp_path):
     with pytest.raises(ModelUnavailableError, match="no_model_here") as err:
         load_vlm(str(missing))
     assert isinstance(err.value, LonglensError)
+    from longlens.retrieval import ModelUnavailableError as RetrievalModelUnavailable
+
+    assert isinstance(err.value, RetrievalModelUnavailable)  # one error class across the layers
     missing.mkdir()
     with pytest.raises(ModelUnavailableError, match="config.json"):
         load_vlm(str(missing))
