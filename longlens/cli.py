@@ -75,14 +75,20 @@ def _cmd_eval(sub) -> None:
 
 @command
 def _cmd_demo(sub) -> None:
-    from longlens.pipeline.demo import demo
-
-    p = sub.add_parser("demo", help="offline demo: build the synthetic demo video into the library and probe it")
+    p = sub.add_parser("demo", help="offline end-to-end demo: build a synthetic video, index it, ask, ground a batch")
     p.add_argument("--duration", type=float, default=1200.0, help="seconds of demo video (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="where the facts fall in time")
-    p.add_argument("--out", help="directory for the video (default: the library directory)")
+    p.add_argument("--out", help="directory for the video and its files (default: the library directory)")
     p.add_argument("--force", action="store_true", help="rebuild the video even if it exists")
-    p.set_defaults(func=lambda a: demo(out_dir=a.out, duration=a.duration, seed=a.seed, force=a.force) and 0)
+    p.add_argument("--workers", type=int, help="grounding-batch worker processes (default: all cores)")
+
+    def run(a) -> int:
+        from longlens.pipeline.demo import demo
+
+        demo(out_dir=a.out, duration=a.duration, seed=a.seed, force=a.force, workers=a.workers)
+        return 0
+
+    p.set_defaults(func=run)
 
 
 @command
@@ -158,19 +164,68 @@ def _cmd_search(sub) -> None:
 
 
 @command
-def _cmd_ground(sub) -> None:
-    p = sub.add_parser("ground", help="temporal grounding of a JSONL job file")
-    p.add_argument("--input", required=True, help='JSONL: {"id", "video", "query" | "image"} per line')
-    p.add_argument("--output", required=True, help="JSONL rows are appended here")
-    p.add_argument("--top", type=int, default=5, help="segments per job (default 5)")
+def _cmd_ask(sub) -> None:
+    p = sub.add_parser("ask", help="answer a question about a video, with the timestamps that support it")
+    p.add_argument("video")
+    p.add_argument("question")
+    p.add_argument("--frames", type=int, default=32, help="frame budget for the VLM (default 32)")
+    p.add_argument("--selector", choices=("tass", "uniform", "topk", "mmr"), default="tass")
+    p.add_argument("--answerer", choices=("auto", "lvlm", "extractive"), default="auto",
+                   help="auto: the VLM when one can be loaded, else answer from on-screen text")
+    p.add_argument("--option", action="append", dest="options", metavar="TEXT",
+                   help="a multiple-choice option (repeat for each; the answer gives its letter)")
+    p.add_argument("--zoom", action="store_true", help="coarse-to-fine (zoom-in) frame search")
+    p.add_argument("--reflect", action="store_true", help="rerank candidate windows by the VLM's P(yes)")
+    p.add_argument("--model", default="Qwen/Qwen3.5-0.8B", help="VLM hub id or local directory")
+    p.add_argument("--attn", choices=("hybrid", "sdpa", "eager"), default="hybrid")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     _retrieval_args(p)
 
     def run(a) -> int:
-        from longlens.retrieval.jobs import ground_jobs
+        from longlens.data.types import clock
+        from longlens.pipeline.ask import answer_json, ask
 
-        counts = ground_jobs(a.input, a.output, top=a.top, config=_retrieval_config(a))
-        print(f"{counts['ok']} ok, {counts['error']} errors -> {a.output}")
+        ans = ask(a.video, a.question, frames=a.frames, selector=a.selector, answerer=a.answerer, options=a.options,
+                  zoom=a.zoom, reflect=a.reflect, model=a.model, attn=a.attn, config=_retrieval_config(a))
+        out = answer_json(ans)
+        if a.json:
+            _print_json(out)
+            return 0
+        print(f"{out['answer']}\n  (answered by: {out['answerer']})")
+        if out["evidence"]:
+            print("evidence:")
+            for m in out["evidence"]:
+                text = f'  "{m["text"]}"' if m["text"] else ""
+                print(f"  {clock(m['time'])}  ({m['time']:.1f} s)  score {m['score']:.2f}{text}")
         return 0
+
+    p.set_defaults(func=run)
+
+
+@command
+def _cmd_ground(sub) -> None:
+    p = sub.add_parser("ground", help="resumable temporal-grounding batch: jobs JSONL in, one prediction line per id out")
+    p.add_argument("--input", required=True, help='JSONL of {"id", "video", "query"} or {"id", "video", "image"}')
+    p.add_argument("--output", required=True, help="predictions JSONL (a .summary.json is written beside it)")
+    p.add_argument("--format", choices=("jsonl", "charades", "qvhighlights"), default="jsonl")
+    p.add_argument("--video-dir", help="where the videos of a charades/qvhighlights file live")
+    p.add_argument("--engine", choices=("local", "ray"), default="local")
+    p.add_argument("--workers", type=int, help="worker processes / Ray actors (default: all cores)")
+    p.add_argument("--ray-address", help="an existing Ray cluster (default: start one locally)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted output: skip ids done, retry errors once")
+    p.add_argument("--overwrite", action="store_true", help="start the output over")
+    p.add_argument("--top", type=int, default=5, help="segments per query (default 5)")
+    _retrieval_args(p)
+
+    def run(a) -> int:
+        from longlens.pipeline.ground import ground_batch
+
+        s = ground_batch(a.input, a.output, engine=a.engine, workers=a.workers, resume=a.resume, overwrite=a.overwrite,
+                         format=a.format, video_dir=a.video_dir, top=a.top, ray_address=a.ray_address,
+                         config=_retrieval_config(a))
+        print(f"{s['ok']} ok, {s['error']} errors, {s['skipped_done']} already done; "
+              f"{s['queries_per_s']} queries/s over {s['elapsed_s']} s -> {a.output}")
+        return 0 if s["error"] == 0 else 1
 
     p.set_defaults(func=run)
 

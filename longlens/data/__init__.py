@@ -35,7 +35,7 @@ from longlens.data.paths import cache_dir, home, library_dir
 from longlens.data.progress import progress
 from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window, select_frames
 from longlens.data.synth import Caption, Picture, SynthSpec, SynthTruth, demo_spec, make_picture, make_video
-from longlens.data.types import Frame, Segment
+from longlens.data.types import Frame, Segment, clock
 from longlens.data.video import decoder_version, iter_frames, probe, read_frames, resolve_backend
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "cache_dir",
+    "clock",
     "decoder_version",
     "demo_spec",
     "evaluate",

@@ -95,7 +95,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict | None, str 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:  # bad bytes make a bad line, not a crash
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue

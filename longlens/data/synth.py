@@ -310,6 +310,19 @@ FACTS = [
     "THE MUSEUM OPENS AT 7 AM",
     "BRIDGE ON ELM STREET CLOSED",
 ]
+# A question each fact answers, in the words a user would type (not the caption's own words).
+QUESTIONS = [
+    "What is the vault code?",
+    "Which checkout lane is closed?",
+    "At which gate does flight BA287 board?",
+    "Where was the meeting moved?",
+    "When does the red truck leave?",
+    "What is the wifi password?",
+    "How long is platform 9 delayed?",
+    "Where was parcel 5531 delivered?",
+    "When does the museum open?",
+    "Which bridge is closed?",
+]
 DISTRACTORS = [
     "THE LOCKER CODE IS 3090",
     "CHECKOUT LANE 7 OPEN",

@@ -29,3 +29,12 @@ class Segment:
 
     def to_list(self) -> list[float]:
         return [round(self.start, 3), round(self.end, 3), round(float(self.score), 6)]
+
+
+def clock(t: float, *, hours: bool | None = None) -> str:
+    """Seconds as a clock: "mm:ss", or "h:mm:ss" from an hour on (or always / never with `hours`)."""
+    s = max(0, int(round(t)))
+    h, m, sec = s // 3600, s // 60 % 60, s % 60
+    if hours is None:
+        hours = h > 0
+    return f"{h}:{m:02d}:{sec:02d}" if hours else f"{h * 60 + m:02d}:{sec:02d}"

@@ -1,4 +1,30 @@
-"""The jobs users run: ask with cited timestamps, resumable grounding batches, demo, benchmarks."""
-from longlens.pipeline.demo import demo
+"""The jobs users run: ask with cited timestamps, resumable grounding batches, demo, benchmarks.
 
-__all__ = ["demo"]
+Public names load on first use (PEP 562), so that light modules such as `longlens.pipeline.bench` (used by
+the CLI to list suites) do not import torch and the models' code.
+"""
+from __future__ import annotations
+
+import importlib
+
+_NAMES = {
+    "ask": "longlens.pipeline.ask",
+    "answer_json": "longlens.pipeline.ask",
+    "extractive_answer": "longlens.pipeline.extractive",
+    "ground_batch": "longlens.pipeline.ground",
+    "GroundTask": "longlens.pipeline.ground",
+    "Job": "longlens.pipeline.jobs",
+    "read_jobs": "longlens.pipeline.jobs",
+    "ResultLog": "longlens.pipeline.output",
+    "run_engine": "longlens.pipeline.engines",
+    "demo": "longlens.pipeline.demo",
+    "bench": "longlens.pipeline.bench",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'longlens.pipeline' has no attribute {name!r}")

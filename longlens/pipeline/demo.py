@@ -1,8 +1,8 @@
 """`longlens demo`: the offline end-to-end demo on an embedded default video.
 
-Today it builds the synthetic demo video (captions with facts, distractors, pictures; see
-`longlens.data.synth.demo_spec`) into the library directory and probes it. Later stages (index, ask,
-ground) extend this function.
+Builds the synthetic demo video (captions with facts, distractors, pictures; see
+`longlens.data.synth.demo_spec`) into the library directory, indexes it, asks two questions, runs a
+grounding batch over its facts and pictures, and scores it against the generator's ground truth.
 """
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ import logging
 import time
 from pathlib import Path
 
-from longlens.data.io import atomic_write_json
+from PIL import Image
+
+from longlens.data.datasets import write_jsonl
+from longlens.data.io import atomic_path, atomic_write_json
+from longlens.data.metrics import evaluate
 from longlens.data.paths import library_dir
-from longlens.data.synth import demo_spec, make_video
+from longlens.data.synth import FACTS, QUESTIONS, demo_spec, make_video
+from longlens.data.types import clock
 from longlens.data.video import probe
+from longlens.pipeline.ask import answer_json, ask
+from longlens.pipeline.ground import ground_batch
+from longlens.retrieval import RetrievalConfig, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +53,68 @@ def build_demo_video(*, out_dir: str | Path | None = None, duration: float = 120
     return video, truth
 
 
-def _clock(t: float) -> str:
-    m, s = divmod(int(round(t)), 60)
-    return f"{m // 60}:{m % 60:02d}:{s:02d}"
+def demo_jobs(video: Path, truth: dict, spec_pictures, out: Path) -> Path:
+    """The demo's grounding batch, which is also its ground truth: one text query per fact (asked in a
+    user's words) and one image query per inserted picture (saved as PNG beside the video)."""
+    rows = []
+    for c in sorted((c for c in truth["captions"] if c["kind"] == "caption"), key=lambda c: c["start"]):
+        i = FACTS.index(c["text"])
+        rows.append({"id": f"fact-{i}", "video": video.name, "query": QUESTIONS[i], "windows": [[c["start"], c["end"]]]})
+    for p in truth["pictures"]:
+        png = out / f"{DEMO_NAME}.picture-{p['index']}.png"
+        if not png.is_file():
+            with atomic_path(png) as tmp:
+                Image.fromarray(spec_pictures[p["index"]].image).save(tmp, format="PNG")
+        rows.append({"id": f"picture-{p['index']}", "video": video.name, "image": png.name, "windows": [[p["start"], p["end"]]]})
+    path = out / f"{DEMO_NAME}.jobs.jsonl"
+    write_jsonl(rows, path)
+    return path
 
 
-def demo(*, out_dir: str | Path | None = None, duration: float = 1200.0, seed: int = 0, force: bool = False) -> dict:
-    """Build (or reuse) the demo video, probe it, print a summary; returns {"video", "info", "truth"}."""
+# (question, multiple-choice options or None): both answered from on-screen text when no VLM is available
+DEMO_QUESTIONS = [
+    ("What is the vault code?", None),
+    ("At which gate does flight BA287 board?", ["Gate 12", "Gate 31", "Gate 7", "Gate 404"]),
+]
+
+
+def demo(*, out_dir: str | Path | None = None, duration: float = 1200.0, seed: int = 0, force: bool = False,
+         workers: int | None = None) -> dict:
+    """The offline end-to-end demo: build (or reuse) the synthetic demo video in the library, index it, ask
+    two questions, run a grounding batch over its facts and pictures with the local engine, and score the
+    batch against the generator's ground truth. Prints as it goes; returns what it printed as data."""
     t0 = time.perf_counter()
-    video, truth = build_demo_video(out_dir=out_dir, duration=duration, seed=seed, force=force)
-    built = time.perf_counter() - t0
+    out = Path(out_dir) if out_dir is not None else library_dir()
+    video, truth = build_demo_video(out_dir=out, duration=duration, seed=seed, force=force)
     info = probe(video)
     facts = sorted((c for c in truth["captions"] if c["kind"] == "caption"), key=lambda c: c["start"])
     print(f"demo video: {video}")
-    print(f"  {_clock(info.duration)} ({info.duration:.0f} s), {info.frames} frames at {info.fps:.3g} fps, "
-          f"{info.width}x{info.height} {info.codec}, decoded with {info.backend}  [ready in {built:.1f} s]")
-    print(f"  {len(facts)} on-screen facts, "
-          f"{sum(c['kind'] == 'distractor' for c in truth['captions'])} distractor captions, "
-          f"{len(truth['pictures'])} inserted pictures; ground truth in {video.with_suffix('').name}.truth.json")
-    for c in facts:
-        print(f"  {_clock(c['start'])}-{_clock(c['end'])}  {c['text']}")
-    return {"video": str(video), "info": info.to_dict(), "truth": truth}
+    print(f"  {clock(info.duration)} at {info.fps:.3g} fps, {info.width}x{info.height} {info.codec}; "
+          f"{len(facts)} on-screen facts, {sum(c['kind'] == 'distractor' for c in truth['captions'])} distractor "
+          f"captions, {len(truth['pictures'])} inserted pictures")
+
+    retriever = Retriever(RetrievalConfig())
+    t = time.perf_counter()
+    index = retriever.index(video, progress=True)
+    print(f"indexed {len(index)} frames in {time.perf_counter() - t:.1f} s (channels: {', '.join(index.channels)}; "
+          f"cached: {', '.join(index.stats.get('cached', [])) or 'nothing'})")
+
+    answers = []
+    for question, options in DEMO_QUESTIONS:
+        ans = ask(video, question, options=options, retriever=retriever)
+        answers.append({"question": question, "options": options, **answer_json(ans)})
+        print(f"\nQ: {question}" + (f"  options: {', '.join(options)}" if options else ""))
+        print(f"A: {ans.text}   [{ans.answerer}]")
+        for m in ans.evidence[:3]:
+            print(f"   {clock(m.time)}  score {m.score:.2f}" + (f'  "{m.text}"' if m.text else ""))
+
+    jobs = demo_jobs(video, truth, demo_spec(duration=duration, seed=seed).pictures, out)
+    preds = out / f"{DEMO_NAME}.preds.jsonl"
+    print(f"\ngrounding batch: {jobs.name} -> {preds.name} (local engine)")
+    summary = ground_batch(jobs, preds, engine="local", workers=workers, overwrite=True)
+    metrics = evaluate(preds, jobs)
+    print(f"  {summary['ok']} ok, {summary['error']} errors in {summary['elapsed_s']:.1f} s")
+    print("  " + "  ".join(f"{k} {metrics[k]:.2f}" for k in ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU", "F1@5s")))
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s. Explore it in the browser: longlens ui")
+    return {"video": str(video), "info": info.to_dict(), "answers": answers, "batch": summary, "metrics": metrics,
+            "jobs": str(jobs), "preds": str(preds)}

@@ -11,7 +11,7 @@ from longlens.retrieval.faiss_index import CorpusIndex
 from longlens.retrieval.fuse import fuse
 from longlens.retrieval.ground import ground_segments
 from longlens.retrieval.index import VideoIndex
-from longlens.retrieval.jobs import ground_jobs, ground_one, index_videos, search_video
+from longlens.retrieval.jobs import index_videos, search_video
 from longlens.retrieval.retriever import Retriever
 from longlens.retrieval.select import mmr, tass, topk, uniform
 from longlens.retrieval.text import keyword_hits
@@ -27,8 +27,6 @@ __all__ = [
     "ScoreCurve",
     "VideoIndex",
     "fuse",
-    "ground_jobs",
-    "ground_one",
     "ground_segments",
     "index_videos",
     "keyword_hits",

@@ -187,6 +187,10 @@ class Retriever:
         text, picture = check_query(query, image)
         return Query(text, picture)
 
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Sentence embeddings (MiniLM, the OCR channel's space) of `texts`: [N, 384], L2-normalised."""
+        return self._components()["text"].encode(texts)
+
     def _vector(self, q: Query, name: str):
         """The query's embedding for channel `name` (computed once per Query)."""
         if name not in q.vectors:

@@ -1,0 +1,96 @@
+"""The extractive answerer: answers from the evidence itself, without a generative model.
+
+On text-bearing video (slides, signs, subtitles, screens) the answer to a question is often written on
+screen. We rank the distinct on-screen texts of the video by how well they answer the question — the
+OCR channel's semantic score plus the exact keyword hits, both from retrieval's score curve — and reply
+with the best one and where it appears. Multiple choice: the option best supported by the top texts.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from longlens.data.types import clock
+from longlens.lvlm import Answer
+from longlens.lvlm.prompts import option_letters, strip_letter
+from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex
+
+log = logging.getLogger(__name__)
+
+MIN_RELEVANCE = 0.35  # below this (semantic cosine + keyword hits) no on-screen text answers the question
+
+
+@dataclass
+class TextRun:
+    """One distinct on-screen text: where it shows, and how well it answers the question."""
+
+    text: str
+    frames: list[int]  # index rows showing it
+    relevance: float  # best over its frames of (ocr cosine + keyword hit fraction)
+    best: int  # the row where relevance peaks
+
+
+def text_runs(index: VideoIndex, curve: ScoreCurve) -> list[TextRun]:
+    """Distinct texts of the video, most relevant first."""
+    ocr = curve.channels.get("ocr")
+    if ocr is None or not index.texts:
+        return []
+    rel = ocr + curve.channels.get("keyword", np.zeros_like(ocr))
+    runs: dict[str, TextRun] = {}
+    for i, text in enumerate(index.texts):
+        if not text:
+            continue
+        run = runs.setdefault(text, TextRun(text, [], -np.inf, i))
+        run.frames.append(i)
+        if rel[i] > run.relevance:
+            run.relevance, run.best = float(rel[i]), i
+    return sorted(runs.values(), key=lambda r: (-r.relevance, r.best))
+
+
+def _moment(index: VideoIndex, curve: ScoreCurve, i: int) -> Moment:
+    return index.moment(i, float(curve.fused[i]), {c: float(s[i]) for c, s in curve.channels.items()})
+
+
+def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, question: str, *,
+                      options: list[str] | None = None, evidence: int = 5) -> Answer:
+    """Answer `question` from the on-screen text of `index` (see module doc).
+
+    The evidence is the supporting text's moment first, then the other most relevant texts' moments.
+    """
+    runs = text_runs(index, curve)
+    if options:
+        return _choose(retriever, index, curve, runs, options, evidence)
+    if not runs or runs[0].relevance < MIN_RELEVANCE:
+        top = np.argsort(-curve.fused, kind="stable")[:evidence]
+        moments = [_moment(index, curve, int(i)) for i in sorted(top, key=lambda i: curve.times[i])]
+        where = ", ".join(clock(m.time) for m in moments)
+        return Answer(text=f"No on-screen text answers this. The most relevant moments are at {where}.",
+                      answerer="extractive", evidence=moments, parsed=None)
+    best = runs[0]
+    moments = [_moment(index, curve, r.best) for r in runs[:evidence]]
+    return Answer(text=best.text, answerer="extractive", evidence=moments, parsed=best.text)
+
+
+def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], evidence: int) -> Answer:
+    """Pick the option whose text is best supported by the question's most relevant on-screen texts."""
+    letters = option_letters(len(options))
+    bare = [strip_letter(o) for o in options]
+    top = [r for r in runs[: max(evidence, 1)] if r.relevance > 0]
+    if not top:
+        return Answer(text="No on-screen text supports any option.", answerer="extractive", choice=None, evidence=[], parsed=None)
+    opt = retriever.embed_texts(bare)  # [O, 384]
+    txt = retriever.embed_texts([r.text for r in top])  # [R, 384]
+    rel = np.array([r.relevance for r in top])
+    support = (opt @ txt.T) * np.clip(rel, 0, None)[None, :]  # [O, R]
+    from longlens.retrieval.text import keyword_hits
+
+    for o, text in enumerate(bare):
+        hits = keyword_hits(text, [r.text for r in top])
+        if hits is not None:
+            support[o] += hits * np.clip(rel, 0, None)
+    o = int(np.argmax(support.max(axis=1)))
+    r = int(np.argmax(support[o]))
+    moments = [_moment(index, curve, top[r].best)] + [_moment(index, curve, t.best) for i, t in enumerate(top) if i != r]
+    return Answer(text=f"{letters[o]}. {bare[o]}", answerer="extractive", choice=letters[o], evidence=moments[:evidence], parsed=letters[o])

@@ -1,0 +1,112 @@
+"""Grounding jobs: read and validate job files, one `Job` per line.
+
+A job names a video and either a text `query` or an `image` (a path). Malformed lines do not stop a
+batch: each becomes an error row keyed `line:N`; duplicate ids are rejected up front with their line
+numbers, since "one output line per id" cannot hold otherwise.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from longlens.data.datasets import iter_jsonl
+from longlens.data.errors import InputError
+
+FORMATS = ("jsonl", "charades", "qvhighlights")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    video: str
+    query: str | None = None
+    image: str | None = None
+    line: int = 0  # 1-based line number in the input file (0 when made in code)
+
+
+def error_row(job_id: str, error: str, *, video: str | None = None, **extra) -> dict:
+    row = {"id": job_id, "status": "error", "error": error}
+    if video is not None:
+        row["video"] = video
+    return {**row, **extra}
+
+
+def _job_from_record(rec, n: int, base: Path) -> Job:
+    if "id" not in rec:
+        raise InputError(f"line {n}: missing field 'id'")
+    if not isinstance(rec["id"], (str, int)) or isinstance(rec["id"], bool):
+        raise InputError(f"line {n}: field 'id' must be a string or integer, got {type(rec['id']).__name__}")
+    if not isinstance(rec.get("video"), str) or not rec["video"].strip():
+        raise InputError(f"line {n}: field 'video' must be a non-empty string")
+    query, image = rec.get("query"), rec.get("image")
+    if (query is None) == (image is None):
+        raise InputError(f"line {n}: give exactly one of 'query' or 'image'")
+    for name, value in (("query", query), ("image", image)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InputError(f"line {n}: field '{name}' must be a non-empty string")
+
+    def resolve(p: str | None) -> str | None:  # relative paths are relative to the job file
+        return None if p is None else str(p if Path(p).is_absolute() else base / p)
+
+    return Job(id=str(rec["id"]), video=resolve(rec["video"]), query=query, image=resolve(image), line=n)
+
+
+def read_jobs(path: str | Path, *, format: str = "jsonl", video_dir: str | Path | None = None) -> tuple[list[Job], list[dict]]:
+    """Read a job file. Returns (jobs, error rows for malformed lines).
+
+    format: "jsonl" (`{"id", "video", "query"}` or `{"id", "video", "image"}` per line),
+    "charades" (Charades-STA `vid start end##query`) or "qvhighlights" (QVHighlights JSONL).
+    Raises InputError if the file is unreadable or ids repeat (naming the lines).
+    """
+    path = Path(path)
+    if format not in FORMATS:
+        raise InputError(f"unknown job format {format!r}; choose from {FORMATS}")
+    if not path.is_file():
+        raise InputError(f"job file not found: {path}")
+    if format == "jsonl":
+        jobs, errors = _read_jsonl_jobs(path)
+    else:
+        jobs, errors = _read_dataset_jobs(path, format, video_dir)
+    _reject_duplicates(jobs)
+    return jobs, errors
+
+
+def _read_jsonl_jobs(path: Path) -> tuple[list[Job], list[dict]]:
+    jobs, errors = [], []
+    for n, rec, problem in iter_jsonl(path):
+        try:
+            if problem:
+                raise InputError(f"line {n}: {problem}")
+            jobs.append(_job_from_record(rec, n, path.parent))
+        except InputError as e:
+            rid = rec.get("id") if rec is not None and isinstance(rec.get("id"), (str, int)) else f"line:{n}"
+            errors.append(error_row(str(rid), str(e), line=n))
+    return jobs, errors
+
+
+def _read_dataset_jobs(path: Path, format: str, video_dir) -> tuple[list[Job], list[dict]]:
+    from longlens.data import datasets
+
+    loader = datasets.load_charades_sta if format == "charades" else datasets.load_qvhighlights
+    samples = loader(path, video_dir=video_dir) if video_dir is not None else loader(path)
+    return [Job(id=s.id, video=str(s.video), query=s.query, image=s.image, line=i + 1) for i, s in enumerate(samples)], []
+
+
+def _reject_duplicates(jobs: list[Job]) -> None:
+    lines = defaultdict(list)
+    for j in jobs:
+        lines[j.id].append(j.line)
+    dups = {i: ls for i, ls in lines.items() if len(ls) > 1}
+    if dups:
+        shown = "; ".join(f"id {i!r} on lines {', '.join(map(str, ls))}" for i, ls in list(dups.items())[:10])
+        more = f" (and {len(dups) - 10} more)" if len(dups) > 10 else ""
+        raise InputError(f"duplicate job ids: {shown}{more}")
+
+
+def group_by_video(jobs: list[Job]) -> dict[str, list[Job]]:
+    """Jobs grouped per video (input order kept), so each video is indexed once and one worker takes its queries."""
+    groups: dict[str, list[Job]] = defaultdict(list)
+    for j in jobs:
+        groups[j.video].append(j)
+    return dict(groups)

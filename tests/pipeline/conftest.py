@@ -1,0 +1,70 @@
+"""Two short synthetic videos with facts at fresh random times, and their job files; indexed once per session."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from longlens.data.synth import DISTRACTORS, FACTS, QUESTIONS, Caption, Picture, SynthSpec, make_picture, make_video
+
+
+def _spec(rng, facts: list[int], distractors: list[int], picture: np.ndarray | None, duration: float = 90.0):
+    """Facts in separate 30 s slots (fresh random offsets); distractors on top at other random times."""
+    slot = duration / len(facts)
+    caps, windows = [], {}
+    for k, f in enumerate(facts):
+        start = float(k * slot + rng.integers(1, int(slot) - 14))
+        end = start + float(rng.integers(10, 13))
+        caps.append(Caption(start, end, FACTS[f]))
+        windows[f] = (start, end)
+    dis = []
+    for d in distractors:
+        s = float(rng.integers(0, int(duration) - 8))
+        dis.append(Caption(s, s + 6.0, DISTRACTORS[d], pos="top", fg=(255, 255, 0), bg=(40, 40, 40)))
+    pics = []
+    if picture is not None:
+        s = float(rng.integers(5, int(duration) - 20))
+        pics.append(Picture(s, s + 12.0, picture, box=(0.55, 0.08, 0.95, 0.55)))
+        windows["picture"] = (s, s + 12.0)
+    spec = SynthSpec(duration=duration, fps=1.0, size=(480, 270), captions=caps, distractors=dis, pictures=pics,
+                     seed=int(rng.integers(1000)))
+    return spec, windows
+
+
+@pytest.fixture(scope="session")
+def pipeline_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("pipeline_cache")
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory):
+    """{"a": {"path", "windows"}, "b": {...}, "picture": array}; video b shows the picture."""
+    rng = np.random.default_rng()
+    root = tmp_path_factory.mktemp("pipeline_videos")
+    picture = make_picture(int(rng.integers(1000)), (160, 120))
+    out = {"picture": picture}
+    for name, facts, dis, pic in (("a", [0, 1, 2], [0, 1], None), ("b", [3, 5, 6], [3], picture)):
+        spec, windows = _spec(rng, facts, dis, pic)
+        path = root / f"video {name} ünïcode.mp4"
+        make_video(path, spec, show_progress=False)
+        out[name] = {"path": str(path), "windows": windows}
+    return out
+
+
+@pytest.fixture
+def warm(videos, pipeline_cache, monkeypatch):
+    """The session's shared index cache (videos are indexed once, by whichever test comes first)."""
+    monkeypatch.setenv("LONGLENS_CACHE", str(pipeline_cache))
+    return videos
+
+
+def caption_jobs(videos) -> list[dict]:
+    """One job per fact of both videos, asked as a user would."""
+    return [{"id": f"{name}-{f}", "video": videos[name]["path"], "query": QUESTIONS[f]}
+            for name in ("a", "b") for f in videos[name]["windows"] if f != "picture"]
+
+
+def write_jsonl(path, rows) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
