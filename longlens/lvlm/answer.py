@@ -29,6 +29,7 @@ STAMPS = ("auto", "native", "text")
 class Answer:
     """A model's reply to one request, parsed, with what went into it.
 
+    answerer: "lvlm" (a vision-language model, named in `model`) or "extractive" (on-screen text).
     parsed: the letter (mc), the (start, end) span in s (ground) or the cleaned text (qa); None when
     the reply could not be read. evidence: the retrieval moments whose frames were shown.
     """
@@ -38,6 +39,7 @@ class Answer:
     choice: str | None = None
     evidence: list[Moment] = field(default_factory=list)
     parsed: object = None
+    model: str | None = None
     task: str = "qa"
     span: tuple[float, float] | None = None  # a time span stated in the reply (always for ground)
     frames: int = 0
@@ -140,7 +142,8 @@ def answer(
     parsed = parse_answer(text, task, options)
     result = Answer(
         text=text,
-        answerer=vlm.name,
+        answerer="lvlm",
+        model=vlm.name,
         choice=parsed if task == "mc" else None,
         evidence=list(evidence or []),
         parsed=parsed,

@@ -16,7 +16,7 @@ from longlens.data.errors import InputError
 from longlens.lvlm import DEFAULT_MODEL, Answer, load_vlm
 from longlens.lvlm import answer as lvlm_answer
 from longlens.lvlm import reflect as lvlm_reflect
-from longlens.lvlm.load import ModelUnavailableError
+from longlens.retrieval import ModelUnavailableError
 from longlens.pipeline.extractive import extractive_answer
 from longlens.retrieval import RetrievalConfig, Retriever, ground_segments
 from longlens.retrieval.retriever import METHODS

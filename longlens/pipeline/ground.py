@@ -6,6 +6,8 @@ jobs file → (resume: skip ids already done) → group by video → engine (loc
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,16 @@ from longlens.pipeline.output import ResultLog
 from longlens.retrieval import RetrievalConfig, Retriever
 
 log = logging.getLogger(__name__)
+
+# Tests only: LONGLENS_FAULT_INJECT=worker-crash@ID makes the worker processing job ID kill itself (SIGKILL),
+# as a segfaulting native library would. Read inside the worker, per item.
+FAULT_ENV = "LONGLENS_FAULT_INJECT"
+
+
+def _inject_fault(job_id: str) -> None:
+    if os.environ.get(FAULT_ENV) == f"worker-crash@{job_id}":
+        log.warning("%s: killing this worker on job %r (tests only)", FAULT_ENV, job_id)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _error_text(e: BaseException) -> str:
@@ -48,6 +60,7 @@ class GroundTask:
         index_s = time.perf_counter() - t0
         for j in jobs:
             t = time.perf_counter()
+            _inject_fault(j.id)
             try:
                 segments = retriever.ground(index, query=j.query, image=j.image, top=self.top)
             except Exception as e:  # noqa: BLE001

@@ -26,7 +26,7 @@ def test_answer_generates_from_frames(make_vlm, frames_at, kind):
     frames = frames_at(spec, _times(12))
     opts = ["a red car", "a dog", "a door", "nobody"]
     ans = answer(vlm, frames, "What is shown?", options=opts, duration=900.0, max_new_tokens=6)
-    assert ans.task == "mc" and ans.answerer == f"tiny-{kind}"
+    assert ans.task == "mc" and ans.answerer == "lvlm" and ans.model == f"tiny-{kind}"
     assert 1 <= ans.new_tokens <= 6
     assert ans.choice == ans.parsed and (ans.choice is None or ans.choice in "ABCD")
     # per-request figures: visual tokens as placed in the prompt, and the sparse layers' visited fraction

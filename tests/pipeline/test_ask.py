@@ -1,0 +1,78 @@
+"""`ask` end to end on generated videos: extractive answers from on-screen text, the VLM path with a tiny
+random-weight model, and the CLI's JSON."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from longlens.cli import main
+from longlens.data.errors import InputError
+from longlens.data.synth import FACTS, QUESTIONS
+from longlens.pipeline.ask import ask
+from longlens.retrieval import Retriever
+
+
+@pytest.fixture(scope="module")
+def retriever():
+    return Retriever()
+
+
+@pytest.mark.parametrize("name, fact", [("a", 0), ("a", 1), ("b", 5)])
+def test_extractive_answer_is_the_caption_at_its_time(warm, retriever, name, fact):
+    video = warm[name]
+    ans = ask(video["path"], QUESTIONS[fact], answerer="extractive", retriever=retriever)
+    assert ans.answerer == "extractive"
+    assert ans.text.replace(" ", "") == FACTS[fact].replace(" ", "")  # OCR may re-space glued words
+    start, end = video["windows"][fact]
+    assert start - 1 <= ans.evidence[0].time < end + 1
+    assert ans.evidence[0].text == ans.text
+
+
+def test_multiple_choice_from_on_screen_text(warm, retriever):
+    ans = ask(warm["a"]["path"], "At which gate does flight BA287 board?", answerer="extractive",
+              options=["Gate 12", "Gate 31", "Gate 7", "Gate 404"], retriever=retriever)
+    assert ans.choice == "B" and ans.text == "B. Gate 31"
+    start, end = warm["a"]["windows"][2]
+    assert start - 1 <= ans.evidence[0].time < end + 1
+
+
+def test_question_the_video_cannot_answer_says_so(warm, retriever):
+    ans = ask(warm["a"]["path"], "What colour is the sky on Mars?", answerer="extractive", retriever=retriever)
+    assert ans.text.startswith("No on-screen text answers this") and ans.parsed is None
+    assert ans.evidence  # still points at the most relevant moments
+
+
+def test_auto_falls_back_to_extractive_without_vlm_weights(warm, retriever, caplog):
+    ans = ask(warm["a"]["path"], QUESTIONS[0], retriever=retriever, model="Qwen/Qwen3.5-0.8B")
+    assert ans.answerer == "extractive" and "8142" in ans.text
+    assert any("answering from on-screen text" in r.getMessage() for r in caplog.records)
+
+
+def test_lvlm_answerer_sees_selected_frames_with_their_times(warm, retriever, tmp_path):
+    from longlens.lvlm.tiny import save_tiny
+
+    model = save_tiny(tmp_path / "tiny-qwen3.5")
+    ans = ask(warm["b"]["path"], QUESTIONS[3], answerer="lvlm", model=model, frames=6, retriever=retriever)
+    assert ans.answerer == "lvlm" and isinstance(ans.text, str)
+    times = [m.time for m in ans.evidence]
+    assert len(times) == 6 and times == sorted(times)
+    assert ans.frames == 6 and ans.visual_tokens > 0
+    assert 0 < ans.visited_fraction <= 1
+
+
+def test_cli_ask_json_and_bad_input(warm, capsys):
+    assert main(["ask", warm["a"]["path"], QUESTIONS[1], "--answerer", "extractive", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"answer", "answerer", "choice", "evidence"}
+    assert "12" in out["answer"] and out["answerer"] == "extractive" and out["choice"] is None
+    start, end = warm["a"]["windows"][1]
+    assert start - 1 <= out["evidence"][0]["time"] < end + 1
+    assert set(out["evidence"][0]) == {"time", "score", "text"}
+
+    assert main(["ask", warm["a"]["path"], "  "]) == 2
+    assert "question is empty" in capsys.readouterr().err
+    assert main(["ask", warm["a"]["path"] + ".missing", "what?"]) == 2
+    assert ".missing" in capsys.readouterr().err
+    with pytest.raises(InputError, match="frames"):
+        ask(warm["a"]["path"], "what?", frames=0)

@@ -1,0 +1,164 @@
+"""Grounding batches end to end on generated videos: accuracy, error rows, a crashing worker, Ray vs local,
+a real kill followed by --resume, and the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from longlens.cli import main
+from longlens.data.errors import InputError
+from longlens.data.metrics import evaluate
+from longlens.pipeline.ground import ground_batch, summary_path
+from longlens.pipeline.output import read_rows
+
+from conftest import caption_jobs, write_jsonl
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _jobs_with_truth(videos, tmp_path) -> list[dict]:
+    import cv2
+
+    png = tmp_path / "picture.png"
+    cv2.imwrite(str(png), videos["picture"][:, :, ::-1])
+    rows = []
+    for job in caption_jobs(videos):
+        name, fact = job["id"].split("-")
+        rows.append({**job, "windows": [list(videos[name]["windows"][int(fact)])]})
+    rows.append({"id": "pic", "video": videos["b"]["path"], "image": str(png), "windows": [list(videos["b"]["windows"]["picture"])]})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def local_run(videos, pipeline_cache, tmp_path_factory):
+    """One local batch over both videos (2 workers): caption + picture jobs, a missing video, a malformed line."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LONGLENS_CACHE", str(pipeline_cache))
+    tmp = tmp_path_factory.mktemp("local_run")
+    good = _jobs_with_truth(videos, tmp)
+    gt = write_jsonl(tmp / "gt.jsonl", good)
+    jobs = tmp / "jobs.jsonl"
+    write_jsonl(jobs, good + [{"id": "gone", "video": str(tmp / "missing.mp4"), "query": "anything"}])
+    with open(jobs, "a") as f:
+        f.write('{"id": "broken", "video": \n')
+    out = tmp / "preds.jsonl"
+    try:
+        summary = ground_batch(jobs, out, engine="local", workers=2)
+    finally:
+        mp.undo()
+    return {"jobs": jobs, "gt": gt, "out": out, "summary": summary, "good": good}
+
+
+def test_local_batch_grounds_caption_queries(local_run):
+    rows, torn = read_rows(local_run["out"])
+    assert torn == 0
+    by = {r["id"]: r for r in rows}
+    assert sorted(by) == sorted([j["id"] for j in local_run["good"]] + ["gone", "line:" + str(len(local_run["good"]) + 2)])
+    metrics = evaluate(local_run["out"], local_run["gt"])
+    assert metrics["n"] == len(local_run["good"]) and metrics["R1@0.5"] >= 0.8, metrics
+    assert by["pic"]["status"] == "ok", by["pic"]
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert all(r["segments"] and all(s <= e for s, e, _ in r["segments"]) and r["elapsed_s"] >= 0 for r in ok)
+    assert by["gone"]["status"] == "error" and "missing.mp4" in by["gone"]["error"]
+    bad = by["line:" + str(len(local_run["good"]) + 2)]
+    assert bad["status"] == "error" and "not valid JSON" in bad["error"]
+    s = json.loads(summary_path(local_run["out"]).read_text())
+    assert s == local_run["summary"] and s["ok"] == len(local_run["good"]) and s["error"] == 2
+    assert s["total"] == len(rows) and s["queries_per_s"] > 0 and not s["interrupted"]
+
+
+def test_ray_engine_gives_the_same_segments_as_local(local_run, pipeline_cache, monkeypatch, tmp_path):
+    ray = pytest.importorskip("ray")  # the `ray` extra; installed by `make test`
+    monkeypatch.setenv("LONGLENS_CACHE", str(pipeline_cache))
+    out = tmp_path / "ray.jsonl"
+    try:
+        summary = ground_batch(local_run["jobs"], out, engine="ray", workers=2)
+    finally:
+        ray.shutdown()
+    local = {r["id"]: r for r in read_rows(local_run["out"])[0]}
+    remote = {r["id"]: r for r in read_rows(out)[0]}
+    assert remote.keys() == local.keys() and summary["ok"] == local_run["summary"]["ok"]
+    for i, row in remote.items():
+        assert row["status"] == local[i]["status"]
+        if row["status"] == "ok":
+            assert row["segments"] == local[i]["segments"], i
+
+
+def test_a_worker_that_dies_mid_item_costs_one_error_row(warm, monkeypatch, tmp_path):
+    jobs = caption_jobs(warm)
+    victim = jobs[1]["id"]
+    monkeypatch.setenv("LONGLENS_FAULT_INJECT", f"worker-crash@{victim}")
+    out = tmp_path / "preds.jsonl"
+    summary = ground_batch(write_jsonl(tmp_path / "jobs.jsonl", jobs), out, engine="local", workers=1)
+    by = {r["id"]: r for r in read_rows(out)[0]}
+    assert sorted(by) == sorted(j["id"] for j in jobs)
+    assert by[victim]["status"] == "error" and "worker process died" in by[victim]["error"]
+    assert all(r["status"] == "ok" for i, r in by.items() if i != victim)
+    assert summary["error"] == 1
+
+
+def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, pipeline_cache, tmp_path):
+    """Really kill `longlens ground` mid-batch (SIGKILL to its process group), tear its last line as a
+    kill mid-write would, then --resume: every id ends with exactly one ok line, none computed twice."""
+    from longlens.data.synth import Caption, SynthSpec, make_video
+
+    cold = tmp_path / "cold.mp4"  # not in the shared cache: indexing it keeps the batch busy while we kill
+    make_video(cold, SynthSpec(duration=60, captions=[Caption(20, 32, "THE VAULT CODE IS 8142")]), show_progress=False)
+    jobs = caption_jobs(warm)[:3] + [{"id": f"cold-{i}", "video": str(cold), "query": q}
+                                     for i, q in enumerate(["the vault code", "vault", "code 8142"])]
+    jobs_path, out = write_jsonl(tmp_path / "jobs.jsonl", jobs), tmp_path / "preds.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LONGLENS_CACHE": str(pipeline_cache)}
+    cmd = [sys.executable, "-m", "longlens.cli", "ground", "--input", jobs_path, "--output", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if out.exists() and len(read_rows(out)[0]) >= 3:  # the warm video's rows are in; the cold one is indexing
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the batch ended before it could be killed: " + proc.stderr.read().decode()[-2000:]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    before = read_rows(out)[0]
+    assert 3 <= len(before) < len(jobs)
+    with open(out, "a") as f:
+        f.write('{"id": "cold-0", "status": "ok", "segm')  # torn by the kill
+
+    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    rows, torn = read_rows(out)
+    assert torn == 0 and sorted(r["id"] for r in rows) == sorted(j["id"] for j in jobs)
+    assert all(r["status"] == "ok" for r in rows)
+    assert rows[: len(before)] == before  # finished rows were kept as they were, not recomputed
+    s = json.loads(summary_path(out).read_text())
+    assert s["skipped_done"] == len(before) and s["processed"] == len(jobs) - len(before)
+    # resuming a finished job does no work
+    again = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, timeout=300)
+    assert again.returncode == 0 and json.loads(summary_path(out).read_text())["processed"] == 0
+    assert read_rows(out)[0] == rows
+
+
+def test_cli_bad_input_is_a_clear_error(warm, tmp_path, capsys):
+    jobs = write_jsonl(tmp_path / "jobs.jsonl", [{"id": "x", "video": "v.mp4", "query": "q"},
+                                                 {"id": "x", "video": "w.mp4", "query": "q"}])
+    out = str(tmp_path / "preds.jsonl")
+    assert main(["ground", "--input", jobs, "--output", out]) == 2
+    assert "duplicate job ids: id 'x' on lines 1, 2" in capsys.readouterr().err
+    ok = write_jsonl(tmp_path / "ok.jsonl", caption_jobs(warm)[:1])
+    (tmp_path / "blocker").write_text("")
+    assert main(["ground", "--input", ok, "--output", str(tmp_path / "blocker" / "p.jsonl")]) == 2
+    assert "cannot write output" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["ground", "--input", ok, "--output", out, "--engine", "spark"])
+    assert "invalid choice: 'spark'" in capsys.readouterr().err
+    with pytest.raises(InputError, match="unknown engine"):
+        ground_batch(ok, out, engine="spark")
+    assert main(["ground", "--input", ok, "--output", out]) == 0
+    assert main(["ground", "--input", ok, "--output", out]) == 2
+    assert "--resume" in capsys.readouterr().err
