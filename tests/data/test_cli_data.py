@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from longlens.cli import main
-from longlens.data import library_dir
 from longlens.data.datasets import GroundingSample, write_grounding
 from longlens.data.metrics import evaluate
 
@@ -66,16 +65,3 @@ def test_eval_prints_the_metrics_of_evaluate(tmp_path, capsys):
     assert printed == evaluate(pred, gt)
     assert printed["R1@0.7"] == 0.5 and printed["missing"] == 1 and printed["malformed"] == 1
     assert main(["eval", "--pred", str(pred), "--gt", str(tmp_path / "none.jsonl")]) == 2
-
-
-def test_demo_builds_into_the_library_and_reuses_it(capsys):
-    assert main(["demo", "--duration", "90"]) == 0
-    out = capsys.readouterr().out
-    video = library_dir() / "longlens-demo.mp4"
-    assert video.is_file() and (library_dir() / "longlens-demo.truth.json").is_file()
-    assert f"demo video: {video}" in out and "90 frames at 1 fps" in out and "THE VAULT CODE IS 8142" in out
-    mtime = video.stat().st_mtime_ns
-    assert main(["demo", "--duration", "90"]) == 0
-    assert video.stat().st_mtime_ns == mtime  # same spec: reused, not rebuilt
-    truth = json.loads((library_dir() / "longlens-demo.truth.json").read_text())
-    assert len(truth["frame_times"]) == 90 and truth["key"]["duration"] == 90.0
