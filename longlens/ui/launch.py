@@ -1,0 +1,53 @@
+"""Start the explorer: `streamlit run app.py` in a child process, headless, on one port."""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from longlens.data.errors import InputError, LonglensError
+from longlens.data.paths import library_dir
+
+log = logging.getLogger(__name__)
+
+APP = Path(__file__).with_name("app.py")
+DEFAULT_PORT = 8501
+DEFAULT_MAX_UPLOAD_MB = 2048  # 2 GB
+
+
+def ui_command(library: str | os.PathLike, port: int, *, host: str = "localhost",
+               max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> list[str]:
+    """The `streamlit run` command line that serves the explorer for `library` on host:port."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(port),
+        "--server.address", host,
+        "--server.headless", "true",
+        "--server.maxUploadSize", str(max_upload_mb),
+        "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+        "--", "--library", str(library), "--max-upload-mb", str(max_upload_mb),
+    ]
+
+
+def run_ui(library: str | os.PathLike | None = None, port: int = DEFAULT_PORT, *, host: str = "localhost",
+           max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> int:
+    """Serve the explorer until interrupted; returns Streamlit's exit status.
+
+    library: the folder of videos to browse (default `library_dir()`; created if missing).
+    port: TCP port; host: interface to listen on (localhost by default: the library is yours).
+    max_upload_mb: upload size limit in MB (default 2048).
+    """
+    if not 0 < int(port) < 65536:
+        raise InputError(f"port must be in 1..65535, not {port}")
+    if int(max_upload_mb) <= 0:
+        raise InputError(f"max_upload_mb must be positive, not {max_upload_mb}")
+    if importlib.util.find_spec("streamlit") is None:
+        raise LonglensError("the explorer needs Streamlit: pip install 'longlens[ui]'")
+    library = Path(library) if library is not None else library_dir()
+    library.mkdir(parents=True, exist_ok=True)
+    print(f"longlens ui: library {library} at http://{host}:{port}", file=sys.stderr)
+    return subprocess.call(ui_command(library, port, host=host, max_upload_mb=max_upload_mb))
