@@ -69,3 +69,73 @@ def thumbnails(key: FileKey, times: tuple[float, ...], size: int = 180) -> list[
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- models and indexes
+
+
+@st.cache_resource(show_spinner=False)
+def retriever(fps: float, channels: tuple[str, ...]):
+    """One shared Retriever per (fps, channels); it builds its models lazily and is thread-safe."""
+    from longlens.retrieval import RetrievalConfig, Retriever
+
+    return Retriever(RetrievalConfig(fps=fps, channels=channels))
+
+
+def visual_off(r) -> str | None:
+    """Why the visual (CLIP) channel is off, or None when it is on or was not asked for."""
+    if "clip" not in r.config.channels or r.clip() is not None:
+        return None
+    return getattr(r, "_clip_error", None) or "CLIP weights are unavailable"
+
+
+def is_indexed(key: FileKey, fps: float, channels: tuple[str, ...] = ("clip", "ocr", "image")) -> bool:
+    """Whether every part the Retriever would build for this video is already in the on-disk cache."""
+    from longlens.data import VideoInfo
+    from longlens.retrieval import cache
+
+    got = video_info(key)
+    if "error" in got:
+        return False
+    r = retriever(fps, channels)
+    try:  # the Retriever's own cache keys (it has no public "is cached" query yet)
+        _, fields = r._fields(key.path, fps, VideoInfo.from_dict(got["info"]))
+    except (AttributeError, LonglensError, OSError):
+        return False
+    if "clip" in fields and r.clip() is None:
+        fields.pop("clip")
+    return all((cache.entry_dir(p, f) / "manifest.json").exists() for p, f in fields.items())
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def video_index(key: FileKey, fps: float, channels: tuple[str, ...], _on_progress=None):
+    """The video's VideoIndex (read from the on-disk cache, or built; `_on_progress(done, total, desc)`)."""
+    from longlens.data.progress import report_progress
+
+    r = retriever(fps, channels)
+    if _on_progress is None:
+        return r.index(key.path, progress=True)
+    with report_progress(_on_progress):
+        return r.index(key.path, progress=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def curve(key: FileKey, fps: float, channels: tuple[str, ...], query: str | None, image_digest: str | None,
+          _image: np.ndarray | None = None) -> dict:
+    """The query's score curve: {"times" [N] s, "fused" [N], "channels": name -> [N], "stats"}."""
+    r = retriever(fps, channels)
+    c = r.curve(video_index(key, fps, channels), query or None, _image)
+    return {"times": c.times, "fused": c.fused, "channels": dict(c.channels), "stats": dict(c.stats)}
+
+
+@st.cache_resource(show_spinner=False)
+def vlm(model: str | None = None):
+    """(loaded VLM, None) or (None, why not): tried once per model for the whole server."""
+    from longlens.lvlm import DEFAULT_MODEL, load_vlm
+    from longlens.lvlm.load import ModelUnavailableError
+
+    try:
+        return load_vlm(model or DEFAULT_MODEL), None
+    except (ModelUnavailableError, LonglensError, OSError) as e:
+        log.warning("no vision-language model: %s", e)
+        return None, str(e)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from longlens.data.errors import InputError
 from longlens.ui import cached, state
-from longlens.ui.library import VIDEO_EXTS, LibraryFile, list_files, save_upload
+from longlens.ui.library import VIDEO_EXTS, LibraryFile, UnsafePathError, list_files, safe_path, save_upload
 from longlens.ui.timeline import mmss
 
 SELECTORS = ("tass", "uniform", "topk", "mmr")
@@ -32,7 +32,8 @@ def describe(f: LibraryFile) -> str:
     if "error" in got:
         return f"{f.name} · unreadable"
     i = got["info"]
-    mark = " · indexed" if cached.is_indexed(cached.FileKey.of(f.path), settings().fps) else ""
+    s = settings()
+    mark = " · indexed" if cached.is_indexed(cached.FileKey.of(f.path), s.fps, s.channels) else ""
     return f"{f.name} · {mmss(i['duration'])} · {i['width']}×{i['height']}{mark}"
 
 
@@ -57,6 +58,25 @@ def _upload(library: Path, max_upload_mb: int) -> None:
         st.success(f"saved {path.name} into the library")
 
 
+def _from_url(library: Path, files: dict[str, LibraryFile]) -> None:
+    """Honour `?video=NAME` (a name inside the library); anything reaching outside is refused on the page."""
+    wanted = st.query_params.get("video")
+    if not wanted:
+        return
+    try:
+        safe_path(library, wanted)
+    except UnsafePathError as e:
+        st.error(f"Refused: {e}")
+        return
+    name = Path(wanted).as_posix()
+    if name not in files:
+        st.error(f"{wanted!r} is not a video in the library")
+    elif st.session_state.get("_from_url") != name:  # once: later picks in the sidebar win
+        st.session_state["_from_url"] = name
+        st.session_state[state.VIDEO] = name
+        state.reset_seek()
+
+
 def sidebar(library: Path, max_upload_mb: int) -> LibraryFile | None:
     """Draw the sidebar; returns the chosen video (None when the library has none)."""
     st.sidebar.header("Library")
@@ -73,6 +93,7 @@ def sidebar(library: Path, max_upload_mb: int) -> LibraryFile | None:
     if not files:
         st.sidebar.info("No videos here yet: run `longlens demo`, or upload one.")
         return None
+    _from_url(library, files)
     if st.session_state.get(state.VIDEO) not in files:
         st.session_state[state.VIDEO] = next(iter(files))
     name = st.sidebar.radio("Videos", list(files), key=state.VIDEO, on_change=state.reset_seek,
