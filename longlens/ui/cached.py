@@ -108,15 +108,19 @@ def is_indexed(key: FileKey, fps: float, channels: tuple[str, ...] = ("clip", "o
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def video_index(key: FileKey, fps: float, channels: tuple[str, ...], _on_progress=None):
-    """The video's VideoIndex (read from the on-disk cache, or built; `_on_progress(done, total, desc)`)."""
+def video_index(key: FileKey, fps: float, channels: tuple[str, ...]):
+    """The video's VideoIndex: read from the on-disk cache, or built (without a progress bar)."""
+    return retriever(fps, channels).index(key.path, progress=False)
+
+
+def build_index(key: FileKey, fps: float, channels: tuple[str, ...], on_progress):
+    """Index the video, telling `on_progress(done, total, desc)` as frames are done (outside any cache:
+    the callback draws on the page), then hand back the cached VideoIndex."""
     from longlens.data.progress import report_progress
 
-    r = retriever(fps, channels)
-    if _on_progress is None:
-        return r.index(key.path, progress=True)
-    with report_progress(_on_progress):
-        return r.index(key.path, progress=True)
+    with report_progress(on_progress):
+        retriever(fps, channels).index(key.path, progress=True)
+    return video_index(key, fps, channels)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

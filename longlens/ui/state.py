@@ -23,7 +23,7 @@ def seek_to(start: float, end: float | None = None) -> None:
     """Move the player to `start` s (and loop until `end` s when given). Usable as an on_click callback."""
     new = Seek(float(start), None if end is None else float(end))
     old = st.session_state.get(SEEK)
-    if old is not None and int(old.start) == int(new.start):
+    if old is not None and round(old.start) == round(new.start):
         st.session_state[SEEK_COUNT] = st.session_state.get(SEEK_COUNT, 0) + 1
     st.session_state[SEEK] = new
 

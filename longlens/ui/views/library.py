@@ -27,14 +27,13 @@ class Settings:
 
 
 def describe(f: LibraryFile) -> str:
-    """One line for the video picker: name · duration · WxH · indexed."""
+    """What the video picker says under a name: duration · WxH · indexed (or why it can't be read)."""
     got = cached.video_info(cached.FileKey.of(f.path))
     if "error" in got:
-        return f"{f.name} · unreadable"
-    i = got["info"]
-    s = settings()
+        return "unreadable"
+    i, s = got["info"], settings()
     mark = " · indexed" if cached.is_indexed(cached.FileKey.of(f.path), s.fps, s.channels) else ""
-    return f"{f.name} · {mmss(i['duration'])} · {i['width']}×{i['height']}{mark}"
+    return f"{mmss(i['duration'])} · {i['width']}×{i['height']}{mark}"
 
 
 def settings() -> Settings:
@@ -97,5 +96,5 @@ def sidebar(library: Path, max_upload_mb: int) -> LibraryFile | None:
     if st.session_state.get(state.VIDEO) not in files:
         st.session_state[state.VIDEO] = next(iter(files))
     name = st.sidebar.radio("Videos", list(files), key=state.VIDEO, on_change=state.reset_seek,
-                            format_func=lambda n: describe(files[n]))
+                            captions=[describe(f) for f in files.values()])
     return files[name]

@@ -22,18 +22,21 @@ def _index(video: LibraryFile, s: Settings, *, build: bool):
     if not build and not cached.is_indexed(key, s.fps, s.channels):
         return None
     bar = st.progress(0.0, text="Indexing…") if build else None
+    seen = {"done": 0.0, "total": None}
 
     def report(done: float, total: float | None, desc: str) -> None:
+        seen.update(done=done, total=total)
         if bar is not None and total:
             bar.progress(min(1.0, done / total), text=f"Indexing: {int(done)} / {int(total)} frames")
 
     try:
-        index = cached.video_index(key, s.fps, s.channels, _on_progress=report)
+        index = cached.build_index(key, s.fps, s.channels, report) if build else cached.video_index(key, s.fps, s.channels)
     except LonglensError as e:
         st.error(f"Indexing failed: {e}")
         return None
     if bar is not None:
-        bar.empty()
+        done = f"{int(seen['done'])} / {int(seen['total'])} frames" if seen["total"] else f"{len(index)} frames, from the cache"
+        bar.progress(1.0, text=f"Indexed {done}")
     return index
 
 

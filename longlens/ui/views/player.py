@@ -18,8 +18,10 @@ def player(video: LibraryFile) -> bool:
         st.error(copy["error"])
         return False
     seek = state.seek()
-    start = int(seek.start) if seek else 0
+    # the player takes whole seconds: a point rounds to its nearest second (as its mm:ss label does);
+    # a segment widens to whole seconds so none of it is cut
     end = math.ceil(seek.end) if seek and seek.end is not None else None
+    start = 0 if seek is None else math.floor(seek.start) if end is not None else round(seek.start)
     # A repeated seek to the same second remounts the player (a new key), or the browser would stay put.
     with st.container(key=f"player-{st.session_state.get(state.SEEK_COUNT, 0)}"):
         st.video(copy["path"], format="video/webm", start_time=start, end_time=end, loop=end is not None)

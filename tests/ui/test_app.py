@@ -1,0 +1,109 @@
+"""The explorer's flows in Streamlit's AppTest: real videos, real decoding, OCR + MiniLM retrieval."""
+import json
+import os
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from longlens.ui.launch import APP
+from longlens.ui.timeline import PICK, SEGMENT, mmss
+
+TIMEOUT = 240
+
+
+def start(argv=()):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def video_el(at):
+    (el,) = at.get("video")
+    return el.proto
+
+
+def chart(at):
+    (el,) = [e for e in at.get("vega_lite_chart")]
+    return el.proto
+
+
+def click_chart(at, selection: dict):
+    """What the browser sends when a point or segment of the timeline is clicked: the chart's new selection."""
+    states = at._tree.get_widget_states()
+    w = states.widgets.add()
+    w.id = chart(at).id
+    w.string_value = json.dumps({"selection": selection})
+    at._run(states)
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(elements):
+    return [e.value for e in elements]
+
+
+def test_search_timeline_gallery_and_seek(demo_in_library):
+    _, (start_, end_) = demo_in_library
+    at = start()
+    radio = at.sidebar.radio[0]
+    assert radio.options == ["demo.mp4"] and list(radio.proto.captions) == ["02:00 · 480×270 · indexed"]
+    notes = [m for m in texts(at.info) if "Visual channel (CLIP) is off" in m]
+    assert len(notes) == 1  # said once, and the page goes on
+    assert video_el(at).start_time == 0 and video_el(at).url.endswith(".webm")
+
+    at.text_input(key="query").input("vault code").run()
+    assert not at.exception and not at.error, texts(at.error)
+    spec = json.loads(chart(at).spec)
+    datasets = {d.name: d for d in chart(at).datasets}
+    assert {p["name"] for p in spec["params"]} == {PICK, SEGMENT} and datasets
+
+    # the best grounded segment covers the caption; its button is the first one
+    seg_buttons = [b for b in at.button if b.key and b.key.startswith("seg-")]
+    assert seg_buttons, "no grounded segments"
+    # gallery: budget thumbnails, best first, each labelled with its time and on-screen text
+    hits = sorted((b for b in at.button if b.key and b.key.startswith("hit-")), key=lambda b: int(b.key[4:]))
+    assert len(hits) == 12 and len(at.get("image")) == 12
+    best = hits[0]
+    t_best = float(best.help.split()[2])
+    assert best.label == f"▶ {mmss(t_best)}"
+    assert start_ - 1.0 <= t_best <= end_ + 1.0, (t_best, (start_, end_))
+    assert any("8142" in c.replace(" ", "") for c in texts(at.caption)), "the caption's text is not shown"
+
+    best.click().run()
+    assert video_el(at).start_time == round(t_best)
+    assert f"Playing from {mmss(t_best)}" in texts(at.caption)
+
+    at.button(key="seg-0").click().run()  # the best segment (elements are looked up afresh after a run)
+    v = video_el(at)
+    assert v.loop and v.start_time <= start_ + 1 and v.end_time >= end_ - 1, (v.start_time, v.end_time, start_, end_)
+
+
+def test_timeline_click_seeks(demo_in_library):
+    at = start()
+    at.text_input(key="query").input("vault code").run()
+    click_chart(at, {PICK: [{"time": 42.0}], SEGMENT: []})
+    assert video_el(at).start_time == 42 and not video_el(at).loop
+    click_chart(at, {PICK: [{"time": 42.0}], SEGMENT: [{"start": 60.0, "end": 71.5}]})
+    v = video_el(at)
+    assert (v.start_time, v.end_time, v.loop) == (60, 72, True)
+    click_chart(at, {PICK: [{"time": 9.0}], SEGMENT: [{"start": 60.0, "end": 71.5}]})
+    assert video_el(at).start_time == 9 and not video_el(at).loop
+
+
+def test_ask_answers_with_evidence(demo_in_library):
+    _, (start_, end_) = demo_in_library
+    at = start()
+    at.text_input(key="question").input("What is the vault code?")
+    at.button[[b.label for b in at.button].index("Ask")].click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    answer = next(m for m in texts(at.markdown) if m.startswith("**"))
+    assert "8142" in answer.replace(" ", ""), answer
+    assert any(c.startswith("answered by on-screen text (extractive)") for c in texts(at.caption))
+    evidence = [b for b in at.button if b.key and b.key.startswith("evidence-")]
+    assert evidence
+    label = evidence[0].label
+    at.button(key="evidence-0").click().run()
+    t = video_el(at).start_time
+    assert label == f"▶ {mmss(t)}"
+    assert start_ - 1 <= t <= end_ + 1, (t, start_, end_)
