@@ -57,40 +57,46 @@ def timeline_chart(
     keyframes: Sequence[tuple[float, float]] = (),
     segments: Sequence[Segment] = (),
     truth: Sequence[Segment] = (),
+    duration: float | None = None,
     height: int = 220,
 ) -> alt.LayerChart:
     """Layered Altair chart of a score curve.
 
     times, fused: [N] seconds and fused score; channels: name -> [N] per-channel scores (drawn when given);
     keyframes: (time s, score) of the selected frames; segments: grounded (predicted) windows, shaded and
-    clickable; truth: ground-truth windows, drawn as a band under the axis for comparison.
+    clickable; truth: ground-truth windows, drawn as a band under the axis for comparison; duration: s
+    shown (default: the last time). With no curve (N = 0) only the segments and truth are drawn.
     """
     times = np.asarray(times, dtype=float)
     fused = np.asarray(fused, dtype=float)
     if times.shape != fused.shape:
         raise ValueError(f"times {times.shape} and fused {fused.shape} differ in shape")
     df = pd.DataFrame({"time": times, "score": fused, "at": [mmss(t) for t in times]})
-    x = alt.X("time:Q", title="time", scale=alt.Scale(domain=[0, float(times.max()) if len(times) else 1.0]),
+    end = duration or max([float(times.max()) if len(times) else 0.0] + [w.end for w in (*segments, *truth)] + [1.0])
+    x = alt.X("time:Q", title="time", scale=alt.Scale(domain=[0, end]),
               axis=alt.Axis(labelExpr=_axis_expr()))
     y = alt.Y("score:Q", title="score")
+    xs = alt.X("start:Q", title="time", scale=alt.Scale(domain=[0, end]), axis=alt.Axis(labelExpr=_axis_expr()))
     layers = []
     if segments:
         seg = pd.DataFrame([{"start": s.start, "end": s.end, "score": s.score, "from": mmss(s.start),
                              "to": mmss(s.end)} for s in segments])
         pick_seg = alt.selection_point(name=SEGMENT, fields=["start", "end"], on="click", clear=False)
         layers.append(alt.Chart(seg).mark_rect(color="#f59e0b", opacity=0.25).encode(
-            x="start:Q", x2="end:Q", tooltip=["from", "to", alt.Tooltip("score:Q", format=".3f")],
+            x=xs, x2="end:Q", tooltip=["from", "to", alt.Tooltip("score:Q", format=".3f")],
         ).add_params(pick_seg))
     if truth:
         tr = pd.DataFrame([{"start": s.start, "end": s.end, "from": mmss(s.start), "to": mmss(s.end)}
                            for s in truth])
         layers.append(alt.Chart(tr).mark_rect(color="#16a34a", opacity=0.35).encode(
-            x="start:Q", x2="end:Q", y=alt.value(height - 8), y2=alt.value(height), tooltip=["from", "to"]))
+            x=xs, x2="end:Q", y=alt.value(height - 10), y2=alt.value(height), tooltip=["from", "to"]))
     if channels:
         long = pd.DataFrame([{"time": t, "score": float(v), "channel": name}
                              for name, vals in channels.items() for t, v in zip(times, np.asarray(vals))])
         layers.append(alt.Chart(long).mark_line(strokeWidth=1, opacity=0.7).encode(
             x=x, y=y, color=alt.Color("channel:N", legend=alt.Legend(orient="top"))))
+    if not len(times):
+        return alt.layer(*layers).properties(height=height)
     layers.append(alt.Chart(df).mark_line(color="#2563eb", strokeWidth=2).encode(x=x, y=y))
     if len(keyframes):
         kf = pd.DataFrame([{"time": t, "score": s, "at": mmss(t)} for t, s in keyframes])
@@ -100,6 +106,12 @@ def timeline_chart(
     layers.append(alt.Chart(df).mark_point(opacity=0.0, size=30).encode(
         x=x, y=y, tooltip=["at", alt.Tooltip("score:Q", format=".3f")]).add_params(pick))
     return alt.layer(*layers).properties(height=height)
+
+
+def selection_params(chart: alt.LayerChart) -> list[str]:
+    """Names of the click selections a timeline chart carries (PICK needs a curve, SEGMENT segments)."""
+    names = {p["name"] for p in chart.to_dict().get("params", [])}
+    return [p for p in PARAMS if p in names]
 
 
 def _first(values) -> dict | None:

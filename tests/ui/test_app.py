@@ -1,5 +1,6 @@
 """The explorer's flows in Streamlit's AppTest: real videos, real decoding, OCR + MiniLM retrieval."""
 import json
+import math
 import os
 import sys
 
@@ -107,3 +108,40 @@ def test_ask_answers_with_evidence(demo_in_library):
     t = video_el(at).start_time
     assert label == f"▶ {mmss(t)}"
     assert start_ - 1 <= t <= end_ + 1, (t, start_, end_)
+
+
+def test_batch_results_predicted_vs_true(demo_in_library, demo_library):
+    video, (start_, end_) = demo_in_library
+    library = video.parent
+    _, _, truth = demo_library
+    wifi = next((c["start"], c["end"]) for c in truth["captions"] if c["text"].startswith("WIFI"))
+    half = (end_ - start_) / 2
+    pred = (start_ + half, end_ + half)  # overlaps half the true window: IoU = (L/2) / (3L/2) = 1/3
+    rows = [{"id": "vault", "video": "demo.mp4", "query": "vault code", "windows": [[start_, end_]]},
+            {"id": "wifi", "video": str(video), "query": "wifi password", "windows": [list(wifi)]}]
+    (library / "gt.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    preds = [{"id": "vault", "video": "demo.mp4", "segments": [[*pred, 0.8]], "status": "ok"},
+             {"id": "wifi", "status": "error", "error": "worker died"}]
+    (library / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in preds))
+
+    at = start()
+    assert at.selectbox(key="batch_preds").value == "preds.jsonl" and at.selectbox(key="batch_gt").value == "gt.jsonl"
+    assert len(at.dataframe) == 2  # the metrics, then the items
+    metrics = at.dataframe[0].value.iloc[0]
+    assert metrics["n"] == 2 and metrics["R1@0.3"] == pytest.approx(0.5) and metrics["R1@0.5"] == 0
+    assert metrics["mIoU"] == pytest.approx((1 / 3) / 2, abs=1e-4)
+    table = at.dataframe[1].value.set_index("id")
+    assert table.loc["vault", "IoU"] == pytest.approx(1 / 3, abs=1e-3) and table.loc["wifi", "IoU"] == 0
+    assert table.loc["wifi", "predicted"] == "worker died"
+
+    spec = json.loads(chart(at).spec)
+    assert {p["name"] for p in spec["params"]} == {PICK, SEGMENT}  # curve (the video is indexed) + segment
+    at.button(key="batch_play").click().run()
+    v = video_el(at)
+    assert (v.start_time, v.end_time, v.loop) == (math.floor(pred[0]), math.ceil(pred[1]), True)  # whole seconds around it
+
+    at.selectbox(key="batch_item").set_value("wifi").run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == "batch_play"]  # nothing predicted: nothing to play
+    spec = json.loads(chart(at).spec)
+    assert {p["name"] for p in spec.get("params", [])} == {PICK}  # the curve, the true window, no segment

@@ -9,6 +9,8 @@ from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
 from longlens.ui.timeline import mmss
 
+PLAYER_WIDTH = 720  # px: the timeline below stays in view
+
 
 def player(video: LibraryFile) -> bool:
     """Draw the player for `video`; False (with the error shown) when no playable copy can be made."""
@@ -24,7 +26,8 @@ def player(video: LibraryFile) -> bool:
     start = 0 if seek is None else math.floor(seek.start) if end is not None else round(seek.start)
     # A repeated seek to the same second remounts the player (a new key), or the browser would stay put.
     with st.container(key=f"player-{st.session_state.get(state.SEEK_COUNT, 0)}"):
-        st.video(copy["path"], format="video/webm", start_time=start, end_time=end, loop=end is not None)
+        st.video(copy["path"], format="video/webm", start_time=start, end_time=end, loop=end is not None,
+                 width=PLAYER_WIDTH)
     where = "Start" if seek is None else f"Playing from {mmss(seek.start)}"
     if end is not None:
         where += f" to {mmss(seek.end)} (looping)"

@@ -11,7 +11,7 @@ from longlens.data.errors import LonglensError
 from longlens.retrieval import ScoreCurve, ground_segments
 from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
-from longlens.ui.timeline import PARAMS, mmss, timeline_chart
+from longlens.ui.timeline import mmss, selection_params, timeline_chart
 from longlens.ui.views.library import Settings
 
 GALLERY_COLUMNS = 4
@@ -51,7 +51,7 @@ def search_tab(video: LibraryFile, index, s: Settings) -> None:
     chart = timeline_chart(curve.times, curve.fused, channels=curve.channels if shown else None,
                            keyframes=[(m.time, m.score) for m in keyframes], segments=segments)
     st.altair_chart(chart, key=state.TIMELINE, on_select=lambda: state.on_timeline_select(state.TIMELINE),
-                    selection_mode=list(PARAMS), width="stretch")
+                    selection_mode=selection_params(chart), width="stretch")
     st.caption("Click the curve to play from there, or a shaded segment to loop it.")
     cols = st.columns(max(1, len(segments)))
     for i, (col, seg) in enumerate(zip(cols, segments)):
