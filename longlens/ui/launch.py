@@ -48,6 +48,8 @@ def run_ui(library: str | os.PathLike | None = None, port: int = DEFAULT_PORT, *
     if importlib.util.find_spec("streamlit") is None:
         raise LonglensError("the explorer needs Streamlit: pip install 'longlens[ui]'")
     library = Path(library) if library is not None else library_dir()
+    if library.exists() and not library.is_dir():
+        raise InputError(f"the library {library} is a file, not a folder")
     library.mkdir(parents=True, exist_ok=True)
     print(f"longlens ui: library {library} at http://{host}:{port}", file=sys.stderr)
     return subprocess.call(ui_command(library, port, host=host, max_upload_mb=max_upload_mb))

@@ -91,8 +91,9 @@ def timeline_chart(
         layers.append(alt.Chart(tr).mark_rect(color="#16a34a", opacity=0.35).encode(
             x=xs, x2="end:Q", y=alt.value(height - 10), y2=alt.value(height), tooltip=["from", "to"]))
     if channels:
-        long = pd.DataFrame([{"time": t, "score": float(v), "channel": name}
-                             for name, vals in channels.items() for t, v in zip(times, np.asarray(vals))])
+        long = pd.DataFrame({"time": np.tile(times, len(channels)),  # long format: one row per (channel, time)
+                             "score": np.concatenate([np.asarray(v, dtype=float) for v in channels.values()]),
+                             "channel": np.repeat(list(channels), len(times))})
         layers.append(alt.Chart(long).mark_line(strokeWidth=1, opacity=0.7).encode(
             x=x, y=y, color=alt.Color("channel:N", legend=alt.Legend(orient="top"))))
     if not len(times):

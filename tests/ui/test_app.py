@@ -1,12 +1,15 @@
 """The explorer's flows in Streamlit's AppTest: real videos, real decoding, OCR + MiniLM retrieval."""
+import io
 import json
 import math
-import os
-import sys
+import secrets
 
+import pyarrow as pa
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from longlens.data.synth import demo_spec
 from longlens.ui.launch import APP
 from longlens.ui.timeline import PICK, SEGMENT, mmss
 
@@ -145,3 +148,27 @@ def test_batch_results_predicted_vs_true(demo_in_library, demo_library):
     assert not [b for b in at.button if b.key == "batch_play"]  # nothing predicted: nothing to play
     spec = json.loads(chart(at).spec)
     assert {p["name"] for p in spec.get("params", [])} == {PICK}  # the curve, the true window, no segment
+
+
+def test_picture_query_and_settings(demo_in_library, demo_library):
+    _, _, truth = demo_library
+    spec = demo_spec(truth["duration"], seed=truth["key"]["seed"])
+    shown = truth["pictures"][secrets.randbelow(len(truth["pictures"]))]
+    buf = io.BytesIO()
+    Image.fromarray(spec.pictures[shown["index"]].image).save(buf, format="PNG")
+    at = start()
+    at.file_uploader(key="query_image").set_value(("poster.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception and not at.error, texts(at.error)
+    t = float(at.button(key="hit-0").help.split()[2])
+    assert shown["start"] - 1 <= t <= shown["end"] + 1, (t, shown)
+
+    # settings: top-k with a budget of 4 shows the 4 best frames; per-channel curves on demand
+    at.sidebar.selectbox(key="selector").set_value("topk")
+    at.sidebar.slider(key="budget").set_value(4).run()
+    hits = sorted((b for b in at.button if b.key and b.key.startswith("hit-")), key=lambda b: int(b.key[4:]))
+    assert len(hits) == 4 and float(hits[0].help.split()[2]) == t
+    assert "channel" not in chart(at).spec
+    at.toggle(key="show_channels").set_value(True).run()
+    frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart(at).datasets]
+    channels = next(f for f in frames if "channel" in f.columns)
+    assert set(channels["channel"]) == {"image"}  # a picture is matched by the image channel (CLIP is off)

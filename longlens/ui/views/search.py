@@ -37,9 +37,11 @@ def search_tab(video: LibraryFile, index, s: Settings) -> None:
     if not query.strip() and image is None:
         st.caption("Type a few words (or drop a picture) to see where they are in the video.")
         return
+    if image is not None and query.strip():
+        st.caption("Searching by the picture (remove it to search by the words).")
     key = cached.FileKey.of(video.path)
     try:
-        got = cached.curve(key, s.fps, s.channels, query.strip() or None, image_key, image)
+        got = cached.curve(key, s.fps, s.channels, None if image is not None else query.strip(), image_key, image)
     except LonglensError as e:
         st.error(str(e))
         return
