@@ -89,8 +89,10 @@ def visual_off(r) -> str | None:
     return getattr(r, "_clip_error", None) or "CLIP weights are unavailable"
 
 
+@st.cache_data(show_spinner=False, ttl=60, max_entries=1024)
 def is_indexed(key: FileKey, fps: float, channels: tuple[str, ...] = ("clip", "ocr", "image")) -> bool:
-    """Whether every part the Retriever would build for this video is already in the on-disk cache."""
+    """Whether every part the Retriever would build for this video is already in the on-disk cache
+    (rechecked after a minute, so indexing done elsewhere, e.g. `longlens index`, shows up)."""
     from longlens.data import VideoInfo
     from longlens.retrieval import cache
 
@@ -120,6 +122,7 @@ def build_index(key: FileKey, fps: float, channels: tuple[str, ...], on_progress
 
     with report_progress(on_progress):
         retriever(fps, channels).index(key.path, progress=True)
+    is_indexed.clear()
     return video_index(key, fps, channels)
 
 
@@ -135,11 +138,10 @@ def curve(key: FileKey, fps: float, channels: tuple[str, ...], query: str | None
 @st.cache_resource(show_spinner=False)
 def vlm(model: str | None = None):
     """(loaded VLM, None) or (None, why not): tried once per model for the whole server."""
-    from longlens.lvlm import DEFAULT_MODEL, load_vlm
-    from longlens.lvlm.load import ModelUnavailableError
-
     try:
+        from longlens.lvlm import DEFAULT_MODEL, load_vlm
+
         return load_vlm(model or DEFAULT_MODEL), None
-    except (ModelUnavailableError, LonglensError, OSError) as e:
+    except Exception as e:  # noqa: BLE001 - no weights, no lvlm layer, a broken checkpoint: answer without a VLM
         log.warning("no vision-language model: %s", e)
         return None, str(e)

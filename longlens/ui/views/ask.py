@@ -13,8 +13,11 @@ ANSWER = "answer"  # session key: {"video", "question", "answer": Answer.to_dict
 
 
 def _ask(video: LibraryFile, question: str, s: Settings) -> None:
-    from longlens.pipeline.ask import ask
-
+    try:
+        from longlens.pipeline.ask import ask
+    except ImportError as e:  # the pipeline layer is not installed in this build
+        st.session_state[ANSWER] = {"video": video.name, "question": question, "error": f"Ask is unavailable: {e}"}
+        return
     model, why = cached.vlm()
     try:
         ans = ask(video.path, question, frames=s.budget, selector=s.selector,

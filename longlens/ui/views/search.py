@@ -15,10 +15,12 @@ from longlens.ui.timeline import mmss, selection_params, timeline_chart
 from longlens.ui.views.library import Settings
 
 GALLERY_COLUMNS = 4
+PICTURE_MAX_MB = 20
 
 
 def _query_image() -> tuple[np.ndarray | None, str | None]:
-    up = st.file_uploader("…or a picture", type=["png", "jpg", "jpeg", "webp"], key="query_image")
+    up = st.file_uploader("…or a picture", type=["png", "jpg", "jpeg", "webp"], key="query_image",
+                          max_upload_size=PICTURE_MAX_MB)
     if up is None:
         return None, None
     data = up.getvalue()
