@@ -54,6 +54,16 @@ def load_batch(pred_path: str | os.PathLike, gt_path: str | os.PathLike | None =
     return items, metrics
 
 
+def default_truth(names: list[str], preds: str) -> str | None:
+    """The ground-truth file to pair with `preds` by default: a JSON-lines file (not `preds`) whose name says
+    jobs, gt or truth (`longlens demo` writes its batch with windows as <name>.jobs.jsonl); None if none."""
+    for word in ("jobs", "gt", "truth"):
+        for n in names:
+            if n != preds and n.endswith(".jsonl") and word in Path(n).name:
+                return n
+    return None
+
+
 def _error(rec: dict, predicted: bool) -> str | None:
     if not predicted:
         return "no prediction"

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from longlens.data.errors import InputError
-from longlens.ui.batch import library_video, load_batch
+from longlens.ui.batch import default_truth, library_video, load_batch
 from longlens.ui.library import list_files
 
 
@@ -53,3 +53,10 @@ def test_batch_videos_resolve_only_inside_library(tmp_path):
     assert library_video(lib, str(tmp_path / "secret.mp4"), files) is None
     assert library_video(lib, "../secret.mp4", files) is None
     assert library_video(lib, None, files) is None
+
+
+def test_default_truth_pairs_the_demo_files():
+    names = ["longlens-demo.jobs.jsonl", "longlens-demo.preds.jsonl", "longlens-demo.truth.json", "x.jsonl"]
+    assert default_truth(names, "longlens-demo.preds.jsonl") == "longlens-demo.jobs.jsonl"
+    assert default_truth(["gt.jsonl", "preds.jsonl"], "preds.jsonl") == "gt.jsonl"
+    assert default_truth(["preds.jsonl", "other.jsonl"], "preds.jsonl") is None

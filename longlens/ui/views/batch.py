@@ -10,7 +10,7 @@ from longlens.data.errors import InputError, LonglensError
 from longlens.data.types import Segment
 from longlens.retrieval import ScoreCurve
 from longlens.ui import cached, state
-from longlens.ui.batch import BatchItem, library_video, load_batch
+from longlens.ui.batch import BatchItem, default_truth, library_video, load_batch
 from longlens.ui.library import RESULT_EXTS, list_files, safe_path, save_upload
 from longlens.ui.timeline import mmss, selection_params, timeline_chart
 from longlens.ui.views.library import Settings
@@ -36,8 +36,7 @@ def _pick_files(library: Path) -> tuple[Path | None, Path | None]:
     preds = left.selectbox("Predictions", names, key="batch_preds",
                            index=next((i for i, n in enumerate(names) if "pred" in n), 0))
     gts = [NONE] + [n for n in names if n != preds]
-    gt = right.selectbox("Ground truth", gts, key="batch_gt",
-                         index=next((i for i, n in enumerate(gts) if "truth" in n or "gt" in n), 0))
+    gt = right.selectbox("Ground truth", gts, key="batch_gt", index=gts.index(default_truth(names, preds) or NONE))
     return safe_path(library, preds), None if gt == NONE else safe_path(library, gt)
 
 
