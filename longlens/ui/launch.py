@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -52,4 +53,28 @@ def run_ui(library: str | os.PathLike | None = None, port: int = DEFAULT_PORT, *
         raise InputError(f"the library {library} is a file, not a folder")
     library.mkdir(parents=True, exist_ok=True)
     print(f"longlens ui: library {library} at http://{host}:{port}", file=sys.stderr)
-    return subprocess.call(ui_command(library, port, host=host, max_upload_mb=max_upload_mb))
+    return _serve(ui_command(library, port, host=host, max_upload_mb=max_upload_mb))
+
+
+def _serve(cmd: list[str]) -> int:
+    """Run the server; a SIGTERM/SIGHUP to us is passed on, and the server never outlives us."""
+    proc = subprocess.Popen(cmd)
+    forwarded = {}
+    try:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            forwarded[sig] = signal.signal(sig, lambda signum, _frame: proc.send_signal(signum))
+    except ValueError:  # not the main thread: no handlers, the finally below still cleans up
+        pass
+    try:
+        return proc.wait()
+    finally:
+        for sig, old in forwarded.items():
+            signal.signal(sig, old)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                log.warning("the Streamlit server did not stop in 15 s: killing it")
+                proc.kill()
+                proc.wait()

@@ -64,7 +64,7 @@ def timeline_chart(
 
     times, fused: [N] seconds and fused score; channels: name -> [N] per-channel scores (drawn when given);
     keyframes: (time s, score) of the selected frames; segments: grounded (predicted) windows, shaded and
-    clickable; truth: ground-truth windows, drawn as a band under the axis for comparison; duration: s
+    clickable; truth: ground-truth windows, drawn as a band along the top for comparison; duration: s
     shown (default: the last time). With no curve (N = 0) only the segments and truth are drawn.
     """
     times = np.asarray(times, dtype=float)
@@ -89,7 +89,7 @@ def timeline_chart(
         tr = pd.DataFrame([{"start": s.start, "end": s.end, "from": mmss(s.start), "to": mmss(s.end)}
                            for s in truth])
         layers.append(alt.Chart(tr).mark_rect(color="#16a34a", opacity=0.35).encode(
-            x=xs, x2="end:Q", y=alt.value(height - 10), y2=alt.value(height), tooltip=["from", "to"]))
+            x=xs, x2="end:Q", y=alt.value(0), y2=alt.value(8), tooltip=["from", "to"]))  # a band along the top
     if channels:
         long = pd.DataFrame({"time": np.tile(times, len(channels)),  # long format: one row per (channel, time)
                              "score": np.concatenate([np.asarray(v, dtype=float) for v in channels.values()]),

@@ -25,11 +25,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, log, timeout: float = 90.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise AssertionError(f"`longlens ui` exited with {proc.returncode}: {proc.stdout.read()}")
+            raise AssertionError(f"`longlens ui` exited with {proc.returncode}: {log.read_text()}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.read().strip() == b"ok":
@@ -46,19 +46,19 @@ def explorer(demo_library, shared_cache, tmp_path):
     port = free_port()
     env = {**os.environ, "LONGLENS_LIBRARY": str(library), "LONGLENS_CACHE": str(shared_cache),
            "LONGLENS_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "longlens.cli", "ui", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "ui.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "longlens.cli", "ui", "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
     url = f"http://localhost:{port}"
     try:
-        wait_healthy(url, proc)
+        wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        proc.terminate()  # `longlens ui` passes it on to the server and waits for it
+        proc.wait(timeout=30)
+    with socket.socket() as s:  # the server went with it
+        assert s.connect_ex(("127.0.0.1", port)) != 0, f"the server still listens on {port}"
 
 
 @pytest.fixture

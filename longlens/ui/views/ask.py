@@ -48,9 +48,10 @@ def ask_tab(video: LibraryFile, s: Settings) -> None:
         return
     st.markdown(f"**{got['text'] or '(no answer)'}**")
     how = "the vision-language model" if got["answerer"] == "lvlm" else "on-screen text (extractive)"
-    st.caption(f"answered by {how}" + (f" · no VLM: {got['why_not_lvlm']}" if got.get("why_not_lvlm") else ""))
+    why = (got.get("why_not_lvlm") or "").split("; ")[0][:160]
+    st.caption(f"answered by {how}" + (f" · no VLM: {why}" if why else ""))
     st.markdown("Evidence")
     for i, ev in enumerate(got["evidence"]):
-        left, right = st.columns([1, 5])
+        left, right = st.columns([1, 8])
         left.button(f"▶ {mmss(ev['time'])}", key=f"evidence-{i}", on_click=state.seek_to, args=(ev["time"],))
         right.caption(f"score {ev['score']:.2f}" + (f" · {ev['text']}" if ev.get("text") else ""))

@@ -94,7 +94,7 @@ def _item(library: Path, item: BatchItem, s: Settings) -> None:
                         selection_mode=params, width="stretch")
     else:
         st.altair_chart(chart, width="stretch")
-    st.caption("Orange: the predicted segment (click it to play); green band: the true window.")
+    st.caption("Orange: the predicted segment (click it to play); green band along the top: the true window.")
     if video is None:
         st.caption(f"{item.video or 'The video'} is not in the library: nothing to play.")
     elif top:
