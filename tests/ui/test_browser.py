@@ -74,6 +74,12 @@ def page():
         browser.close()
 
 
+def expect(locator):
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator)
+
+
 def video_state(page) -> dict:
     return page.evaluate("""() => { const v = document.querySelector('video');
         return {t: v.currentTime, ready: v.readyState, width: v.videoWidth, src: v.currentSrc}; }""")
@@ -114,8 +120,11 @@ def test_demo_then_explorer_find_caption_and_jump(explorer, demo_library, page, 
     marks.wait_for()
     box = marks.bounding_box()
     assert box["width"] > 300 and box["height"] > 100
-    assert page.get_by_test_id("stVegaLiteChart").locator("path, rect").count() > 10  # drawn marks
-    assert page.locator('[data-testid="stImage"] img').count() == 12  # the keyframe gallery
+    drawn = page.get_by_test_id("stVegaLiteChart").locator("path, rect")
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=stVegaLiteChart] path, "
+                           "[data-testid=stVegaLiteChart] rect').length > n", arg=10, timeout=30_000)
+    assert drawn.count() > 10  # the curve, segments, keyframes and click targets are drawn
+    expect(page.locator('[data-testid="stImage"] img')).to_have_count(12, timeout=30_000)  # the keyframe gallery
 
     m, s = re.search(r"(\d+):(\d\d)", best.inner_text()).groups()
     t_best = int(m) * 60 + int(s)
