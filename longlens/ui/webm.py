@@ -7,7 +7,6 @@ the encoder's fastest settings so a 20-minute 1-fps video converts in seconds.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import av
 from longlens.data.errors import LonglensError
 from longlens.data.io import atomic_open
 from longlens.data.paths import cache_dir
+from longlens.retrieval.cache import content_hash
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +39,6 @@ class WebmConfig:
 
     def key(self) -> str:
         return f"h{self.height}-f{self.max_fps:g}-q{self.crf}-k{self.keyframe_s:g}-a{int(self.audio)}"
-
-
-def content_key(path: str | os.PathLike) -> str:
-    """A key for the file's content (size + sampled bytes), cheap for hour-long files: 16 hex chars."""
-    path = Path(path)
-    size = path.stat().st_size
-    h = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as f:
-        for pos in sorted({0, max(0, size // 2 - (1 << 19)), max(0, size - (1 << 20))}):
-            f.seek(pos)
-            h.update(f.read(1 << 20))
-    return h.hexdigest()[:16]
 
 
 def webm_cache_dir() -> Path:
@@ -76,7 +64,7 @@ def browser_copy(path: str | os.PathLike, *, config: WebmConfig | None = None, c
     """
     config = config or WebmConfig()
     src = Path(path)
-    out = (cache or webm_cache_dir()) / f"{content_key(src)}-{config.key()}.webm"
+    out = (cache or webm_cache_dir()) / f"{content_hash(src)[:20]}-{config.key()}.webm"  # the index cache's key
     if out.exists():
         return out
     log.info("making a browser copy of %s -> %s", src, out)
