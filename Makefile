@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= cpu,ui,ray,dev,bench
 
-.PHONY: demo test install clean
+.PHONY: demo test install chromium clean
+
+# Root installs system packages directly; everyone else goes through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +23,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/longlens demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# The explorer's browser test drives Debian's chromium through Playwright (no `playwright install`).
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y chromium; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -230,6 +230,18 @@ def _cmd_ground(sub) -> None:
     p.set_defaults(func=run)
 
 
+@command
+def _cmd_ui(sub) -> None:
+    from longlens.ui.launch import DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT, run_ui
+
+    p = sub.add_parser("ui", help="open the explorer (Streamlit) on a video library")
+    p.add_argument("--library", help="folder of videos (default $LONGLENS_LIBRARY or ~/.cache/longlens/library)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    p.add_argument("--host", default="localhost", help="interface to listen on (default localhost)")
+    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, help="upload limit in MB (default 2048)")
+    p.set_defaults(func=lambda a: run_ui(a.library, a.port, host=a.host, max_upload_mb=a.max_upload_mb))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="longlens", description="Understand hour-long videos: ask, search, ground.")
     parser.add_argument("--version", action="version", version=f"longlens {__version__}")

@@ -25,6 +25,7 @@ SUITES: dict[str, str] = {
     "kernels": "longlens.kernels.bench:run",
     "lvlm": "longlens.lvlm.bench:run",
     "retrieval": "longlens.retrieval.bench:run",
+    "ui": "longlens.ui.bench:run",
 }
 
 DEFAULT_DIR = Path("benchmarks") / "results"

@@ -1,0 +1,1 @@
+"""The explorer's page parts (Streamlit): sidebar, player, search, ask, batch results."""

@@ -1,0 +1,57 @@
+"""Ask: a question about the video → the answer, which answerer gave it, and its evidence as timestamps."""
+from __future__ import annotations
+
+import streamlit as st
+
+from longlens.data.errors import LonglensError
+from longlens.ui import cached, state
+from longlens.ui.library import LibraryFile
+from longlens.ui.timeline import mmss
+from longlens.ui.views.library import Settings
+
+ANSWER = "answer"  # session key: {"video", "question", "answer": Answer.to_dict()-like}
+
+
+def _ask(video: LibraryFile, question: str, s: Settings) -> None:
+    try:
+        from longlens.pipeline.ask import ask
+    except ImportError as e:  # the pipeline layer is not installed in this build
+        st.session_state[ANSWER] = {"video": video.name, "question": question, "error": f"Ask is unavailable: {e}"}
+        return
+    model, why = cached.vlm()
+    try:
+        ans = ask(video.path, question, frames=s.budget, selector=s.selector,
+                  answerer="auto" if model is not None else "extractive",
+                  retriever=cached.retriever(s.fps, s.channels), vlm=model)
+    except LonglensError as e:
+        st.session_state[ANSWER] = {"video": video.name, "question": question, "error": str(e)}
+        return
+    st.session_state[ANSWER] = {
+        "video": video.name, "question": question, "text": ans.text, "answerer": ans.answerer,
+        "choice": ans.choice, "why_not_lvlm": why,
+        "evidence": [{"time": float(m.time), "score": float(m.score), "text": m.text} for m in ans.evidence],
+    }
+
+
+def ask_tab(video: LibraryFile, s: Settings) -> None:
+    with st.form("ask_form", border=False):
+        question = st.text_input("Question", key="question", placeholder="e.g. what is the vault code?")
+        asked = st.form_submit_button("Ask")
+    if asked and question.strip():
+        with st.spinner("Reading the video…"):
+            _ask(video, question.strip(), s)
+    got = st.session_state.get(ANSWER)
+    if not got or got["video"] != video.name:
+        return
+    if "error" in got:
+        st.error(got["error"])
+        return
+    st.markdown(f"**{got['text'] or '(no answer)'}**")
+    how = "the vision-language model" if got["answerer"] == "lvlm" else "on-screen text (extractive)"
+    why = (got.get("why_not_lvlm") or "").split("; ")[0][:160]
+    st.caption(f"answered by {how}" + (f" · no VLM: {why}" if why else ""))
+    st.markdown("Evidence")
+    for i, ev in enumerate(got["evidence"]):
+        left, right = st.columns([1, 8])
+        left.button(f"▶ {mmss(ev['time'])}", key=f"evidence-{i}", on_click=state.seek_to, args=(ev["time"],))
+        right.caption(f"score {ev['score']:.2f}" + (f" · {ev['text']}" if ev.get("text") else ""))

@@ -1,0 +1,84 @@
+"""Search: a text or picture query → timeline (score over time, keyframes, segments) and keyframe gallery."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from longlens.data.errors import LonglensError
+from longlens.retrieval import ScoreCurve, ground_segments
+from longlens.ui import cached, state
+from longlens.ui.library import LibraryFile
+from longlens.ui.timeline import mmss, selection_params, timeline_chart
+from longlens.ui.views.library import Settings
+
+GALLERY_COLUMNS = 4
+PICTURE_MAX_MB = 20
+
+
+def _query_image() -> tuple[np.ndarray | None, str | None]:
+    up = st.file_uploader("…or a picture", type=["png", "jpg", "jpeg", "webp"], key="query_image",
+                          max_upload_size=PICTURE_MAX_MB)
+    if up is None:
+        return None, None
+    data = up.getvalue()
+    try:
+        image = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except Exception as e:  # noqa: BLE001 (PIL raises many kinds for a bad file)
+        st.error(f"{up.name} is not a picture: {e}")
+        return None, None
+    return image, cached.digest(data)
+
+
+def search_tab(video: LibraryFile, index, s: Settings) -> None:
+    """Query box, timeline and gallery for an indexed video."""
+    query = st.text_input("Find", key="query", placeholder="a few words seen or said on screen, or a description")
+    image, image_key = _query_image()
+    if not query.strip() and image is None:
+        st.caption("Type a few words (or drop a picture) to see where they are in the video.")
+        return
+    if image is not None and query.strip():
+        st.caption("Searching by the picture (remove it to search by the words).")
+    key = cached.FileKey.of(video.path)
+    try:
+        got = cached.curve(key, s.fps, s.channels, None if image is not None else query.strip(), image_key, image)
+    except LonglensError as e:
+        st.error(str(e))
+        return
+    curve = ScoreCurve(got["times"], got["fused"], got["channels"], got["stats"])
+    r = cached.retriever(s.fps, s.channels)
+    keyframes = r.select(index, curve, min(s.budget, len(curve)), method=s.selector)
+    segments = ground_segments(curve.times, curve.fused, top=s.top, duration=index.duration)
+    shown = st.toggle("Per-channel curves", key="show_channels")
+    chart = timeline_chart(curve.times, curve.fused, channels=curve.channels if shown else None,
+                           keyframes=[(m.time, m.score) for m in keyframes], segments=segments)
+    st.altair_chart(chart, key=state.TIMELINE, on_select=lambda: state.on_timeline_select(state.TIMELINE),
+                    selection_mode=selection_params(chart), width="stretch")
+    st.caption("Click the curve to play from there, or a shaded segment to loop it.")
+    cols = st.columns(max(1, len(segments)))
+    for i, (col, seg) in enumerate(zip(cols, segments)):
+        col.button(f"▶ {mmss(seg.start)}–{mmss(seg.end)} · {seg.score:.2f}", key=f"seg-{i}",
+                   on_click=state.seek_to, args=(seg.start, seg.end))
+    gallery(video, keyframes)
+
+
+def gallery(video: LibraryFile, moments: list) -> None:
+    """Thumbnails of the selected frames, best first: mm:ss, score, on-screen text, and a button that seeks."""
+    st.subheader(f"Keyframes ({len(moments)})")
+    moments = sorted(moments, key=lambda m: (-m.score, m.time))
+    if not moments:
+        return
+    try:
+        thumbs = cached.thumbnails(cached.FileKey.of(video.path), tuple(m.time for m in moments))
+    except LonglensError as e:
+        st.error(str(e))
+        return
+    cols = st.columns(GALLERY_COLUMNS)
+    for i, (m, thumb) in enumerate(zip(moments, thumbs)):
+        with cols[i % GALLERY_COLUMNS]:
+            st.image(thumb, width="stretch")
+            st.button(f"▶ {mmss(m.time)}", key=f"hit-{i}", on_click=state.seek_to, args=(m.time,),
+                      help=f"play from {m.time:.1f} s")
+            st.caption(f"score {m.score:.2f}" + (f" · {m.text}" if m.text else ""))

@@ -1,0 +1,42 @@
+import pytest
+
+from longlens.cli import main
+from longlens.data.errors import InputError
+from longlens.data.progress import progress, report_progress
+from longlens.ui.launch import APP, run_ui, ui_command
+
+
+def test_command_line_serves_the_app_headless_on_the_port(tmp_path):
+    cmd = ui_command(tmp_path, 8612, max_upload_mb=300)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(APP) and APP.is_file()
+    opts = dict(zip(cmd[5:cmd.index("--")][::2], cmd[5:cmd.index("--")][1::2]))
+    assert opts["--server.port"] == "8612" and opts["--server.headless"] == "true"
+    assert opts["--browser.gatherUsageStats"] == "false" and opts["--server.address"] == "localhost"
+    assert opts["--server.maxUploadSize"] == "300"
+    assert cmd[cmd.index("--") + 1:] == ["--library", str(tmp_path), "--max-upload-mb", "300"]
+
+
+@pytest.mark.parametrize("kwargs, message", [({"port": 0}, "port"), ({"port": 70000}, "port"),
+                                             ({"max_upload_mb": 0}, "max_upload_mb")])
+def test_bad_arguments_refused(tmp_path, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        run_ui(tmp_path, **kwargs)
+
+
+def test_library_that_is_a_file_refused(tmp_path, capsys):
+    f = tmp_path / "videos.mp4"
+    f.write_bytes(b"x")
+    assert main(["ui", "--library", str(f), "--port", "8613"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_progress_reaches_a_page_callback():
+    seen = []
+    with report_progress(lambda done, total, desc: seen.append((done, total, desc))):
+        for _ in progress(range(3), desc="frames"):
+            pass
+        with progress(total=10, desc="index") as bar:
+            bar.update(4)
+            bar.update(6)
+    assert seen == [(1, 3, "frames"), (2, 3, "frames"), (3, 3, "frames"), (4, 10, "index"), (10, 10, "index")]
+    assert list(progress(range(2))) == [0, 1]  # no listener: a plain bar
