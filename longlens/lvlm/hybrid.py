@@ -23,7 +23,6 @@ On CPU tensors the kernels dispatch to their PyTorch twins; on CUDA to Triton.
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import threading
 import weakref

@@ -89,6 +89,11 @@ def write(part: str, fields: dict, arrays: dict[str, np.ndarray], texts: dict | 
     return d
 
 
+def has(part: str, fields: dict) -> bool:
+    """Whether an entry was completely written (its manifest, written last, exists); `read` still verifies it."""
+    return (entry_dir(part, fields) / "manifest.json").is_file()
+
+
 def read(part: str, fields: dict) -> tuple[dict[str, np.ndarray], dict] | None:
     """The entry's (arrays, texts), or None when absent, incomplete, corrupt or of another schema."""
     d = entry_dir(part, fields)

@@ -11,7 +11,6 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 

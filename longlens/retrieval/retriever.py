@@ -71,6 +71,12 @@ class Retriever:
                                 ", ".join(c for c in self.config.channels if c != "clip") or "none")
             return self._clip
 
+    def clip_off_reason(self) -> str | None:
+        """Why the CLIP channel is off (its weights could not be loaded), or None when it is on or not asked for."""
+        if "clip" not in self.config.channels or self.clip() is not None:
+            return None
+        return self._clip_error or "CLIP weights are unavailable"
+
     def _components(self) -> dict:
         with self._lock:
             if self._ocr is None:
@@ -145,6 +151,15 @@ class Retriever:
         with self._lock:
             self._indexes[mem_key] = idx
         return idx
+
+    def is_indexed(self, video, *, fps: float | None = None) -> bool:
+        """Whether every part `index(video, fps=fps)` would build is already in the on-disk cache (no decoding)."""
+        fps = check_fps(self.config.fps if fps is None else fps)
+        path = os.fspath(video)
+        _, fields = self._fields(path, fps, probe(path, backend=self.config.backend))
+        if "clip" in fields and self.clip() is None:
+            fields.pop("clip")
+        return all(cache.has(p, f) for p, f in fields.items())
 
     def _encoder(self, parts: set[str]) -> Encoder:
         comps = self._components()

@@ -82,31 +82,16 @@ def retriever(fps: float, channels: tuple[str, ...]):
     return Retriever(RetrievalConfig(fps=fps, channels=channels))
 
 
-def visual_off(r) -> str | None:
-    """Why the visual (CLIP) channel is off, or None when it is on or was not asked for."""
-    if "clip" not in r.config.channels or r.clip() is not None:
-        return None
-    return getattr(r, "_clip_error", None) or "CLIP weights are unavailable"
-
-
 @st.cache_data(show_spinner=False, ttl=60, max_entries=1024)
 def is_indexed(key: FileKey, fps: float, channels: tuple[str, ...] = ("clip", "ocr", "image")) -> bool:
     """Whether every part the Retriever would build for this video is already in the on-disk cache
     (rechecked after a minute, so indexing done elsewhere, e.g. `longlens index`, shows up)."""
-    from longlens.data import VideoInfo
-    from longlens.retrieval import cache
-
-    got = video_info(key)
-    if "error" in got:
+    if "error" in video_info(key):
         return False
-    r = retriever(fps, channels)
-    try:  # the Retriever's own cache keys (it has no public "is cached" query yet)
-        _, fields = r._fields(key.path, fps, VideoInfo.from_dict(got["info"]))
-    except (AttributeError, LonglensError, OSError):
+    try:
+        return retriever(fps, channels).is_indexed(key.path, fps=fps)
+    except (LonglensError, OSError):
         return False
-    if "clip" in fields and r.clip() is None:
-        fields.pop("clip")
-    return all((cache.entry_dir(p, f) / "manifest.json").exists() for p, f in fields.items())
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)

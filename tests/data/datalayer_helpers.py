@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from longlens.data.synth import TIME_BASE, Caption, Picture, SynthSpec, frame_times, make_video
+from longlens.data.synth import TIME_BASE, Picture, SynthSpec, frame_times
 
 # Eight well-separated colours: frame k shows PALETTE[k % 8] in its top-left block, so a decoded frame
 # can be checked against the frame the generator drew at that PTS (an off-by-one shows the wrong colour).

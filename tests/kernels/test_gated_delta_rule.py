@@ -10,7 +10,6 @@ from transformers.models.qwen3_5 import modeling_qwen3_5 as qwen
 
 import longlens.kernels as K
 import longlens.kernels.ops.gated_delta_rule as gdr_ops
-from longlens.kernels.ops.gated_delta_rule.naive import naive_recurrent_gated_delta_rule
 
 
 def gate(target, shape, spec):

@@ -1,12 +1,10 @@
 """Two short synthetic videos with facts at fresh random times, and their job files; indexed once per session."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
-from longlens.data.synth import DISTRACTORS, FACTS, QUESTIONS, Caption, Picture, SynthSpec, make_picture, make_video
+from longlens.data.synth import DISTRACTORS, FACTS, Caption, Picture, SynthSpec, make_picture, make_video
 
 
 def _spec(rng, facts: list[int], distractors: list[int], picture: np.ndarray | None, duration: float = 90.0):
@@ -57,14 +55,3 @@ def warm(videos, pipeline_cache, monkeypatch):
     """The session's shared index cache (videos are indexed once, by whichever test comes first)."""
     monkeypatch.setenv("LONGLENS_CACHE", str(pipeline_cache))
     return videos
-
-
-def caption_jobs(videos) -> list[dict]:
-    """One job per fact of both videos, asked as a user would."""
-    return [{"id": f"{name}-{f}", "video": videos[name]["path"], "query": QUESTIONS[f]}
-            for name in ("a", "b") for f in videos[name]["windows"] if f != "picture"]
-
-
-def write_jsonl(path, rows) -> str:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return str(path)

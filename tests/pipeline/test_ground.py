@@ -18,7 +18,7 @@ from longlens.data.metrics import evaluate
 from longlens.pipeline.ground import ground_batch, summary_path
 from longlens.pipeline.output import read_rows
 
-from conftest import caption_jobs, write_jsonl
+from pipeline_helpers import caption_jobs, write_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,8 +87,9 @@ def test_ray_engine_gives_the_same_segments_as_local(local_run, pipeline_cache, 
     assert remote.keys() == local.keys() and summary["ok"] == local_run["summary"]["ok"]
     for i, row in remote.items():
         assert row["status"] == local[i]["status"]
-        if row["status"] == "ok":
-            assert row["segments"] == local[i]["segments"], i
+        if row["status"] == "ok":  # same windows; scores equal up to float noise across processes
+            assert [s[:2] for s in row["segments"]] == [s[:2] for s in local[i]["segments"]], i
+            assert [s[2] for s in row["segments"]] == pytest.approx([s[2] for s in local[i]["segments"]], abs=1e-4), i
 
 
 def test_a_worker_that_dies_mid_item_costs_one_error_row(warm, monkeypatch, tmp_path):

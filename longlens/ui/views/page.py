@@ -52,7 +52,7 @@ def video_page(video: LibraryFile, library: Path, s: Settings) -> None:
                f"{info['codec']}" + (" · variable frame rate" if info["vfr"] else ""))
     player(video)
     r = cached.retriever(s.fps, s.channels)
-    off = cached.visual_off(r)
+    off = r.clip_off_reason()
     if off:
         st.info(f"Visual channel (CLIP) is off: {off.split(': ')[0][:200]}. Searching with "
                 f"{', '.join(c for c in s.channels if c != 'clip') or 'no other channel'}.", icon="ℹ️")
