@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from longlens.data.errors import InputError
+from longlens.data.hub import hub_offline
 from longlens.retrieval.types import ModelUnavailableError  # one class for "weights can't be had"
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,6 @@ class VLM:
         from longlens.lvlm.hybrid import hybrid_stats
 
         return hybrid_stats(self.model)
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
 def _looks_local(model: str) -> bool:
@@ -99,7 +95,7 @@ def load_vlm(
         from huggingface_hub import constants
 
         source, where = name, constants.HF_HUB_CACHE
-    offline = _offline()
+    offline = hub_offline()
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     try:
@@ -108,7 +104,7 @@ def load_vlm(
             source, dtype=dtype, attn_implementation="sdpa" if attn == "hybrid" else attn, local_files_only=offline
         )
     except (OSError, EnvironmentError) as e:
-        why = "offline (HF_HUB_OFFLINE=1) and not in the cache" if offline else "not found locally and not downloadable"
+        why = "not in the local cache and the hub is offline (HF_HUB_OFFLINE or no network)" if offline else "not found locally and not downloadable"
         raise ModelUnavailableError(f"model {name!r} is unavailable: {why}; looked in {where} ({e.__class__.__name__}: {e})") from e
     except ValueError as e:
         raise ModelUnavailableError(f"model {name!r} cannot be loaded as an image-text-to-text model from {where}: {e}") from e

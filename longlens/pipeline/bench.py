@@ -24,6 +24,7 @@ SUITES: dict[str, str] = {
     "data": "longlens.data.bench:run",
     "kernels": "longlens.kernels.bench:run",
     "lvlm": "longlens.lvlm.bench:run",
+    "pipeline": "longlens.pipeline.bench_batch:run",
     "retrieval": "longlens.retrieval.bench:run",
     "ui": "longlens.ui.bench:run",
 }

@@ -17,6 +17,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from longlens.data.errors import InputError
+from longlens.data.hub import hub_mode
 from longlens.retrieval.config import RetrievalConfig
 from longlens.retrieval.types import ModelUnavailableError
 
@@ -62,26 +63,6 @@ def _quiet_open_clip() -> Iterator[None]:
         yield
     finally:
         root.removeFilter(f)
-
-
-@contextlib.contextmanager
-def _hub_offline_if_asked() -> Iterator[None]:
-    """Honour HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE as set *now*: huggingface_hub reads them once, at import,
-    and would otherwise retry the network for ~25 s per file before failing."""
-    import os
-
-    asked = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-    try:
-        from huggingface_hub import constants
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    old = constants.HF_HUB_OFFLINE
-    constants.HF_HUB_OFFLINE = old or asked
-    try:
-        yield
-    finally:
-        constants.HF_HUB_OFFLINE = old
 
 
 class ClipEmbedder:
@@ -139,7 +120,7 @@ class ClipEmbedder:
         c = self.config
         self.device = ("cuda" if torch.cuda.is_available() else "cpu") if c.device == "auto" else c.device
         dtype = getattr(torch, c.dtype)
-        with _quiet_open_clip(), _hub_offline_if_asked():
+        with _quiet_open_clip(), hub_mode():
             if c.clip_checkpoint:
                 folder, weights = check_checkpoint(c.clip_checkpoint)
                 if weights is None:
