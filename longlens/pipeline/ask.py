@@ -6,6 +6,7 @@ asked) → answer: the VLM fed timestamp-stamped frames ("lvlm"), or the on-scre
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
@@ -24,6 +25,11 @@ from longlens.retrieval.retriever import METHODS
 log = logging.getLogger(__name__)
 
 ANSWERERS = ("auto", "lvlm", "extractive")
+
+
+@functools.cache
+def _say_once(message: str) -> None:
+    log.warning("%s", message)
 
 
 def ask(
@@ -67,7 +73,7 @@ def ask(
         except ModelUnavailableError as e:
             if answerer == "lvlm":
                 raise
-            log.warning("no vision-language model (%s); answering from on-screen text (extractive)", e)
+            _say_once(f"no vision-language model ({e}); answering from on-screen text (extractive)")
     if answerer == "extractive" or vlm is None:
         return extractive_answer(retriever, index, curve, question, options=options)
 

@@ -44,6 +44,9 @@ def test_question_the_video_cannot_answer_says_so(warm, retriever):
 
 
 def test_auto_falls_back_to_extractive_without_vlm_weights(warm, retriever, caplog):
+    from longlens.pipeline import ask as ask_module
+
+    ask_module._say_once.cache_clear()  # the fallback is said once per process
     ans = ask(warm["a"]["path"], QUESTIONS[0], retriever=retriever, model="Qwen/Qwen3.5-0.8B")
     assert ans.answerer == "extractive" and "8142" in ans.text
     assert any("answering from on-screen text" in r.getMessage() for r in caplog.records)
