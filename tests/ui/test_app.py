@@ -96,7 +96,6 @@ def test_timeline_click_seeks(demo_in_library):
 
 
 def test_ask_answers_with_evidence(demo_in_library):
-    pytest.importorskip("longlens.pipeline.ask", reason="Ask calls the pipeline layer's ask() (with lvlm)")
     _, (start_, end_) = demo_in_library
     at = start()
     at.text_input(key="question").input("What is the vault code?")
