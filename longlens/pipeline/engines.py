@@ -105,9 +105,12 @@ def _local_round(task, todo, emit, workers, ctx, messages) -> dict[str, list[Job
                 broken = True
             elif f.exception() is not None:  # a bug in the task itself: report, don't hide
                 log.error("worker raised: %r", f.exception())
-    except BaseException:
+    except BaseException:  # Ctrl-C (KeyboardInterrupt) or a failure of ours: stop the workers now
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        _kill(pool)
+        for p in procs:
+            if p.is_alive():
+                p.kill()
         raise
     pool.shutdown(wait=True, cancel_futures=True)
     died = [i for i in started if i not in finished]
@@ -131,12 +134,6 @@ def _local_round(task, todo, emit, workers, ctx, messages) -> dict[str, list[Job
     if rest:
         log.warning("a worker process died; restarting the pool for %d remaining item(s)", sum(map(len, rest.values())))
     return rest
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    for p in list(getattr(pool, "_processes", {}).values()):
-        if p.is_alive():
-            p.kill()
 
 
 # ---- ray: Ray Data, one row per video group, an actor pool holding the models ----

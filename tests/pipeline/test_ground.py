@@ -106,8 +106,9 @@ def test_a_worker_that_dies_mid_item_costs_one_error_row(warm, monkeypatch, tmp_
 
 
 def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, pipeline_cache, tmp_path):
-    """Really kill `longlens ground` mid-batch (SIGKILL to its process group), tear its last line as a
-    kill mid-write would, then --resume: every id ends with exactly one ok line, none computed twice."""
+    """Ctrl-C a batch, then really kill the resumed one mid-batch (SIGKILL to its process group), tear its
+    last line as a kill mid-write would, then --resume: every id ends with exactly one ok line, none computed
+    twice."""
     from longlens.data.synth import Caption, SynthSpec, make_video
 
     cold = tmp_path / "cold.mp4"  # not in the shared cache: indexing it keeps the batch busy while we kill
@@ -117,6 +118,18 @@ def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, pipeline_cache, t
     jobs_path, out = write_jsonl(tmp_path / "jobs.jsonl", jobs), tmp_path / "preds.jsonl"
     env = {**os.environ, "PYTHONPATH": str(REPO), "LONGLENS_CACHE": str(pipeline_cache)}
     cmd = [sys.executable, "-m", "longlens.cli", "ground", "--input", jobs_path, "--output", str(out), "--workers", "1"]
+    # Ctrl-C first: the run stops at once, says so in its summary and leaves an output to resume
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    while not out.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(1.0)  # workers are still starting: the batch cannot be done yet
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and b"interrupted" in err, err.decode()[-2000:]
+    assert json.loads(summary_path(out).read_text())["interrupted"]
+    assert not read_rows(out)[1]
+
+    cmd.append("--resume")
     proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
@@ -131,7 +144,7 @@ def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, pipeline_cache, t
     with open(out, "a") as f:
         f.write('{"id": "cold-0", "status": "ok", "segm')  # torn by the kill
 
-    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, timeout=300)
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     rows, torn = read_rows(out)
     assert torn == 0 and sorted(r["id"] for r in rows) == sorted(j["id"] for j in jobs)
@@ -140,7 +153,7 @@ def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, pipeline_cache, t
     s = json.loads(summary_path(out).read_text())
     assert s["skipped_done"] == len(before) and s["processed"] == len(jobs) - len(before)
     # resuming a finished job does no work
-    again = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, timeout=300)
+    again = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
     assert again.returncode == 0 and json.loads(summary_path(out).read_text())["processed"] == 0
     assert read_rows(out)[0] == rows
 
