@@ -9,6 +9,7 @@ import numpy as np
 from longlens.data import Window, iter_frames
 from longlens.data.errors import InputError
 from longlens.retrieval.config import MAX_FPS, check_fps
+from longlens.retrieval.index import VideoIndex
 from longlens.retrieval.select import tass
 from longlens.retrieval.types import Moment
 
@@ -41,7 +42,8 @@ def zoom(retriever, video, query=None, image=None, *, budget: int = 16, rounds: 
          min_gap: float = 20.0) -> list[Moment]:
     """Coarse-to-fine search for `budget` frames, returned in time order.
 
-    1. Index the video at coarse_fps (default config.fps / factor; cached like any index) and score it.
+    1. The coarse pass: the video's index when it is already built (or given) and no coarse_fps is asked
+       for, else an index at coarse_fps (default config.fps / factor; cached like any index); score it.
     2. Each round: rate *= factor; windows of +-1.5 coarse periods (shrinking by `factor` each round) around
        the `windows` best-scoring times found so far, plus one exploration window around a time drawn
        (numpy Generator seeded with `seed`) with probability softmax(score); re-decode them with the data
@@ -60,9 +62,11 @@ def zoom(retriever, video, query=None, image=None, *, budget: int = 16, rounds: 
     if windows < 1 or max_frames < 0:
         raise InputError(f"windows must be >= 1 and max_frames >= 0, got {windows}, {max_frames}")
     q = retriever.prepare(query, image)
-    cfps = check_fps(coarse_fps if coarse_fps is not None else cfg.fps / factor)
-    coarse = retriever.index(video)
-    coarse = retriever.index(video, fps=cfps) if abs(coarse.fps - cfps) > 1e-9 else coarse
+    if coarse_fps is None and (isinstance(video, VideoIndex) or retriever.is_indexed(video)):
+        coarse = retriever.index(video)  # an index already built is the coarse pass: nothing is decoded twice
+    else:
+        coarse = retriever.index(video, fps=check_fps(coarse_fps if coarse_fps is not None else cfg.fps / factor))
+    cfps = coarse.fps
     curve = retriever.curve(coarse, prepared=q)
     times = list(coarse.times)
     scores = list(curve.fused)

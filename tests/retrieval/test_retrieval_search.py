@@ -87,3 +87,22 @@ def test_select_methods_and_zoom(indexed, synth):
     assert len(z1) == 4 and [m.time for m in z1] == sorted(m.time for m in z1)
     assert any(a0 <= m.time < a1 and m.text and "8142" in m.text for m in z1)
     assert any(m.index == -1 for m in z1) or all(m.time % 4 == 0 for m in z1)
+
+
+def test_zoom_starts_from_the_index_already_built(tmp_path):
+    """With a 1-fps index in hand, zoom decodes only inside promising windows, at 4 fps: no coarser index is
+    built first and no indexed frame is decoded again."""
+    from longlens.data.synth import Caption, SynthSpec, make_video
+    from longlens.retrieval import RetrievalConfig, Retriever, cache
+
+    path = tmp_path / "4fps.mp4"
+    make_video(path, SynthSpec(duration=24, fps=4.0, captions=[Caption(9.0, 15.0, "THE VAULT CODE IS 8142")]),
+               show_progress=False)
+    r = Retriever(RetrievalConfig(channels=("ocr",)))
+    idx = r.index(path, progress=False)
+    before = sorted(cache.root().iterdir())
+    z = r.zoom(path, "what is the vault code", budget=12, rounds=1, seed=0, max_frames=24, min_gap=0.25)
+    assert sorted(cache.root().iterdir()) == before and len(idx) == 24
+    fine = [m for m in z if m.index == -1]
+    assert fine and all(m.time * 4 == round(m.time * 4) and m.time != round(m.time) for m in fine)
+    assert all(9.0 <= m.time < 15.0 for m in fine), [m.time for m in fine]
