@@ -157,7 +157,7 @@ def _cmd_search(sub) -> None:
             return 0
         for m in moments:
             parts = " ".join(f"{c} {v:.3f}" for c, v in m.scores.items())
-            print(f"{m.time:9.2f} s  score {m.score:7.3f}  [{parts}]" + (f"  {m.text}" if m.text else ""))
+            print(f"{m.time:9.2f} s  score {m.score:7.3f}  [{parts}]" + (f"  {m.text!r}" if m.text else ""))
         return 0
 
     p.set_defaults(func=run)

@@ -106,7 +106,7 @@ def demo(*, out_dir: str | Path | None = None, duration: float = 1200.0, seed: i
         print(f"\nQ: {question}" + (f"  options: {', '.join(options)}" if options else ""))
         print(f"A: {ans.text}   [{ans.answerer}]")
         for m in ans.evidence[:3]:
-            print(f"   {clock(m.time)}  score {m.score:.2f}" + (f'  "{m.text}"' if m.text else ""))
+            print(f"   {clock(m.time)}  score {m.score:.2f}" + (f"  {m.text!r}" if m.text else ""))
 
     jobs = demo_jobs(video, truth, demo_spec(duration=duration, seed=seed).pictures, out)
     preds = out / f"{DEMO_NAME}.preds.jsonl"

@@ -8,7 +8,7 @@ with the best one and where it appears. Multiple choice: the option best support
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from longlens.data.types import clock
 from longlens.lvlm import Answer
 from longlens.lvlm.prompts import option_letters, strip_letter
 from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex
+from longlens.retrieval.text import keyword_hits
 
 log = logging.getLogger(__name__)
 
@@ -24,33 +25,52 @@ MIN_RELEVANCE = 0.35  # below this (semantic cosine + keyword hits) no on-screen
 
 @dataclass
 class TextRun:
-    """One distinct on-screen text: where it shows, and how well it answers the question."""
+    """One distinct line of on-screen text: where it shows, and how well it answers the question."""
 
     text: str
     frames: list[int]  # index rows showing it
-    relevance: float  # best over its frames of (ocr cosine + keyword hit fraction)
-    best: int  # the row where relevance peaks
+    relevance: float  # semantic cosine to the question + keyword hit fraction
+    best: int  # the most relevant row showing it
 
 
-def text_runs(index: VideoIndex, curve: ScoreCurve) -> list[TextRun]:
-    """Distinct texts of the video, most relevant first."""
+def text_runs(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, question: str, *,
+              frames: int = 64) -> list[TextRun]:
+    """Distinct lines of on-screen text, most relevant first.
+
+    A frame may show several texts (a caption and a sign); each OCR line is scored on its own. Candidates
+    are the lines of the `frames` rows whose whole text scores best on the curve's OCR channels, so one
+    question embeds at most a few hundred short lines."""
     ocr = curve.channels.get("ocr")
     if ocr is None or not index.texts:
         return []
     rel = ocr + curve.channels.get("keyword", np.zeros_like(ocr))
+    rows = [int(i) for i in np.argsort(-rel, kind="stable") if index.texts[i]][:frames]
     runs: dict[str, TextRun] = {}
-    for i, text in enumerate(index.texts):
-        if not text:
-            continue
-        run = runs.setdefault(text, TextRun(text, [], -np.inf, i))
-        run.frames.append(i)
-        if rel[i] > run.relevance:
-            run.relevance, run.best = float(rel[i]), i
+    for i in rows:
+        for line in index.texts[i].splitlines():
+            if line.strip():
+                runs.setdefault(line, TextRun(line, [], 0.0, i))
+    if not runs:
+        return []
+    lines = list(runs)
+    emb = retriever.embed_texts([question, *lines])  # [1 + L, 384]
+    hits = keyword_hits(question, lines)
+    score = emb[1:] @ emb[0] + (hits if hits is not None else 0.0)  # [L]
+    for line, s in zip(lines, score):
+        runs[line].relevance = float(s)
+    for i, text in enumerate(index.texts):  # every row showing a candidate line; the best is the top-scored row
+        for line in (text or "").splitlines():
+            if line in runs:
+                runs[line].frames.append(i)
+    for run in runs.values():
+        run.best = max(run.frames, key=lambda i: (rel[i], -i))
     return sorted(runs.values(), key=lambda r: (-r.relevance, r.best))
 
 
-def _moment(index: VideoIndex, curve: ScoreCurve, i: int) -> Moment:
-    return index.moment(i, float(curve.fused[i]), {c: float(s[i]) for c, s in curve.channels.items()})
+def _moment(index: VideoIndex, curve: ScoreCurve, i: int, text: str | None = None) -> Moment:
+    """Row i as evidence; `text` (the supporting line) replaces the row's whole text when given."""
+    m = index.moment(i, float(curve.fused[i]), {c: float(s[i]) for c, s in curve.channels.items()})
+    return m if text is None else replace(m, text=text)
 
 
 def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, question: str, *,
@@ -59,7 +79,7 @@ def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve
 
     The evidence is the supporting text's moment first, then the other most relevant texts' moments.
     """
-    runs = text_runs(index, curve)
+    runs = text_runs(retriever, index, curve, question)
     if options:
         return _choose(retriever, index, curve, runs, options, evidence)
     if not runs or runs[0].relevance < MIN_RELEVANCE:
@@ -69,7 +89,7 @@ def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve
         return Answer(text=f"No on-screen text answers this. The most relevant moments are at {where}.",
                       answerer="extractive", evidence=moments, parsed=None)
     best = runs[0]
-    moments = [_moment(index, curve, r.best) for r in runs[:evidence]]
+    moments = [_moment(index, curve, r.best, r.text) for r in runs[:evidence]]
     return Answer(text=best.text, answerer="extractive", evidence=moments, parsed=best.text)
 
 
@@ -84,13 +104,11 @@ def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], ev
     txt = retriever.embed_texts([r.text for r in top])  # [R, 384]
     rel = np.array([r.relevance for r in top])
     support = (opt @ txt.T) * np.clip(rel, 0, None)[None, :]  # [O, R]
-    from longlens.retrieval.text import keyword_hits
-
     for o, text in enumerate(bare):
         hits = keyword_hits(text, [r.text for r in top])
         if hits is not None:
             support[o] += hits * np.clip(rel, 0, None)
     o = int(np.argmax(support.max(axis=1)))
     r = int(np.argmax(support[o]))
-    moments = [_moment(index, curve, top[r].best)] + [_moment(index, curve, t.best) for i, t in enumerate(top) if i != r]
+    moments = [_moment(index, curve, top[r].best, top[r].text)] + [_moment(index, curve, t.best, t.text) for i, t in enumerate(top) if i != r]
     return Answer(text=f"{letters[o]}. {bare[o]}", answerer="extractive", choice=letters[o], evidence=moments[:evidence], parsed=letters[o])

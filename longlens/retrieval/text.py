@@ -131,7 +131,35 @@ def readable(text: str, vocab: frozenset[str] | None = None) -> str:
             words += segment(run, vocab) if run.isalpha() and len(run) > 3 else [run]
         return " ".join(words)
 
-    return " ".join(re.sub(r"[A-Za-z0-9]+", fix, chunk) for chunk in text.split())
+    return "\n".join(" ".join(re.sub(r"[A-Za-z0-9]+", fix, chunk) for chunk in line.split())
+                     for line in text.splitlines())
+
+
+def text_blocks(boxes: Sequence[tuple[Sequence[Sequence[float]], str]]) -> list[str]:
+    """OCR boxes [(corners [[x, y] * 4], text)] grouped into blocks of text, top to bottom.
+
+    Boxes on one row join left to right; a row joins the block above when it follows it closely (a gap under
+    one line height) and overlaps it horizontally, so a wrapped subtitle is one block while a caption at the
+    bottom and a sign at the top are two."""
+    rows: list[dict] = []
+    for corners, text in sorted(boxes, key=lambda r: min(p[1] for p in r[0])):
+        xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+        top, bottom, left, right = min(ys), max(ys), min(xs), max(xs)
+        row = rows[-1] if rows else None
+        if row and top < row["top"] + 0.5 * (row["bottom"] - row["top"]):  # starts within the row's upper half
+            row["parts"].append((left, text))
+            row.update(bottom=max(row["bottom"], bottom), left=min(row["left"], left), right=max(row["right"], right))
+        else:
+            rows.append({"top": top, "bottom": bottom, "left": left, "right": right, "parts": [(left, text)]})
+    blocks: list[list[dict]] = []
+    for row in rows:
+        prev = blocks[-1][-1] if blocks else None
+        close = prev and row["top"] - prev["bottom"] < min(row["bottom"] - row["top"], prev["bottom"] - prev["top"])
+        if close and min(row["right"], prev["right"]) > max(row["left"], prev["left"]):
+            blocks[-1].append(row)
+        else:
+            blocks.append([row])
+    return [" ".join(t for r in block for _, t in sorted(r["parts"])) for block in blocks]
 
 
 class OcrReader:
@@ -146,10 +174,11 @@ class OcrReader:
     def version() -> str:
         from importlib.metadata import version
 
-        return f"rapidocr-onnxruntime-{version('rapidocr-onnxruntime')}-det{DET_LIMIT}max"
+        return f"rapidocr-onnxruntime-{version('rapidocr-onnxruntime')}-det{DET_LIMIT}max-lines"
 
     def read(self, image: np.ndarray) -> str | None:
-        """Text lines in an RGB image [H, W, 3] uint8, top-to-bottom then left-to-right, joined by ' '."""
+        """Text in an RGB image [H, W, 3] uint8: one line per block of text (see `text_blocks`), top to
+        bottom, joined by '\\n'. Two captions on screen stay two lines; a wrapped one stays one."""
         with self._lock:
             if self._engine is None:
                 from rapidocr_onnxruntime import RapidOCR
@@ -160,10 +189,8 @@ class OcrReader:
             result, _ = self._engine(np.ascontiguousarray(image[:, :, ::-1]))  # RapidOCR takes BGR
         if not result:
             return None
-        lines = [(box, txt) for box, txt, conf in result if float(conf) >= self.min_confidence and txt.strip()]
-        lines.sort(key=lambda r: (round(min(p[1] for p in r[0]) / 8), min(p[0] for p in r[0])))
-        text = " ".join(t.strip() for _, t in lines)
-        return text or None
+        boxes = [(box, txt.strip()) for box, txt, conf in result if float(conf) >= self.min_confidence and txt.strip()]
+        return "\n".join(text_blocks(boxes)) or None
 
 
 class TextEmbedder:

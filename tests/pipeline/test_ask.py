@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from longlens.cli import main
@@ -27,6 +28,22 @@ def test_extractive_answer_is_the_caption_at_its_time(warm, retriever, name, fac
     start, end = video["windows"][fact]
     assert start - 1 <= ans.evidence[0].time < end + 1
     assert ans.evidence[0].text == ans.text
+
+
+def test_extractive_answer_is_one_caption_when_two_share_the_screen(tmp_path, retriever, monkeypatch):
+    """A look-alike sign on screen with the answer: the answer is the caption alone, at its time."""
+    from longlens.data.synth import DISTRACTORS, Caption, SynthSpec, make_video
+
+    monkeypatch.setenv("LONGLENS_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng()
+    start = float(rng.integers(2, 10))
+    spec = SynthSpec(duration=24.0, captions=[Caption(start, start + 8, FACTS[1])], seed=int(rng.integers(1000)),
+                     distractors=[Caption(start - 1, start + 9, DISTRACTORS[1], pos="top", fg=(255, 255, 0), bg=(40, 40, 40))])
+    path = tmp_path / "shared.mp4"
+    make_video(path, spec, show_progress=False)
+    ans = ask(str(path), QUESTIONS[1], answerer="extractive", retriever=retriever)
+    assert ans.text.replace(" ", "") == FACTS[1].replace(" ", "")
+    assert start - 1 <= ans.evidence[0].time < start + 9 and ans.evidence[0].text == ans.text
 
 
 def test_multiple_choice_from_on_screen_text(warm, retriever):

@@ -41,3 +41,22 @@ def test_fuse_is_weighted_zscores_plus_keyword_boost():
     assert np.all(const == 0), "a constant channel carries no signal"
     with pytest.raises(InputError):
         fuse({"clip": a, "ocr": b[:10]}, {"clip": 1.0, "ocr": 1.0})
+
+
+def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole():
+    """A sign at the top and a caption at the bottom of one frame are two lines; a caption wrapped onto two
+    rows is one line (real RapidOCR on a painted frame)."""
+    from longlens.data.synth import Caption, SynthSpec, _Painter
+    from longlens.retrieval.text import OcrReader, compact
+
+    rng = np.random.default_rng()
+    long = "THE SECOND SHIFT STARTS AT NINE THIRTY IN THE NORTH WAREHOUSE"
+    spec = SynthSpec(duration=4.0, size=(480, 270), seed=int(rng.integers(1000)),
+                     captions=[Caption(0, 2, "CHECKOUT LANE 12 CLOSED"), Caption(2, 4, long)],
+                     distractors=[Caption(0, 2, "CHECKOUT LANE 7 OPEN", pos="top", fg=(255, 255, 0), bg=(40, 40, 40))])
+    painter, ocr = _Painter(spec), OcrReader()
+    two = ocr.read(painter.frame(1.0)).splitlines()
+    assert [compact(t) for t in two] == ["CHECKOUTLANE7OPEN", "CHECKOUTLANE12CLOSED"]
+    wrapped = ocr.read(painter.frame(3.0)).splitlines()
+    assert len(wrapped) == 1 and compact(wrapped[0]) == compact(long)
+    assert readable("CHECKOUTLANE7OPEN\nCHECK0UTLANE12CL0SED", TextEmbedder().vocab).count("\n") == 1
