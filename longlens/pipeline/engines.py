@@ -11,6 +11,7 @@ import logging
 import multiprocessing as mp
 import os
 import queue as queue_mod
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
@@ -174,15 +175,19 @@ def run_ray(task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: in
     items = [{"video": v, "jobs": json.dumps([asdict(j) for j in js])} for v, js in groups.items() if js]
     if not items:
         return
-    ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        _RayGroupActor,
-        batch_size=1,
-        concurrency=min(workers, len(items)),
-        fn_constructor_kwargs={"task": task},
-        num_cpus=1,
-        max_restarts=1,
-        max_task_retries=1,
-    )
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates **ray_remote_args but has no named parameter for actor restarts yet; we keep
+        # them explicit (one restart, one retry) rather than inherit Ray Data's unbounded defaults.
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+        ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+            _RayGroupActor,
+            batch_size=1,
+            concurrency=min(workers, len(items)),
+            fn_constructor_kwargs={"task": task},
+            num_cpus=1,
+            max_restarts=1,
+            max_task_retries=1,
+        )
     seen: set[str] = set()
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         for raw in batch["row"]:
