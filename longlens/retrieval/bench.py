@@ -121,8 +121,14 @@ def run(*, quick: bool = False) -> dict:
             r2.index(video, progress=False)
             rows.append({"what": "re-index, cached (new Retriever)", "value": round(time.perf_counter() - t0, 3), "unit": "s"})
             big = _tile(idx, 3600)
+            def new_query(q):
+                r._text_vectors.clear()  # a text not asked before: both embeddings computed
+                return r.curve(big, q)
+
             rows.append({"what": "warm text query over 3600 frames (CLIP + MiniLM + keywords + fusion)",
-                         "value": round(_median_ms(lambda q: r.curve(big, q), QUERIES), 2), "unit": "ms"})
+                         "value": round(_median_ms(new_query, QUERIES), 2), "unit": "ms"})
+            rows.append({"what": "  the same text asked again (embeddings kept by the Retriever)",
+                         "value": round(_median_ms(lambda q: r.curve(big, q), QUERIES, warmup=len(QUERIES)), 2), "unit": "ms"})
             prepared = []
             for q in QUERIES:
                 p = r.prepare(q)

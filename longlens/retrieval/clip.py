@@ -177,7 +177,7 @@ class ClipEmbedder:
 
         tok = self._tokenizer(list(texts)).to(self.device)
         with torch.inference_mode():
-            f = self._model.encode_text(tok).float()
+            f = (_encode_text_trimmed if _trimmable(self._model) else type(self._model).encode_text)(self._model, tok).float()
         return torch.nn.functional.normalize(f, dim=-1).cpu().numpy()
 
     def embed_frames(self, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
@@ -215,3 +215,29 @@ class ClipEmbedder:
         self.load()
         with self._lock:
             return self._encode_pixels([Image.fromarray(np.ascontiguousarray(image))])[0]
+
+
+def _trimmable(model) -> bool:
+    """open_clip's own text tower with a causal mask and end-of-text pooling: the padding after the last
+    end-of-text token cannot change the pooled feature, so it need not be computed."""
+    import open_clip
+
+    return (isinstance(model, open_clip.model.CLIP) and getattr(model, "attn_mask", None) is not None
+            and getattr(model, "text_pool_type", None) == "argmax")
+
+
+def _encode_text_trimmed(model, text):
+    """`CLIP.encode_text` over tokens [B, L'] cut after the longest prompt's end-of-text token (L' ~ 10 instead
+    of 77 for a query: ~6x less text-tower work, the same features, checked in the tests)."""
+    import torch
+    from open_clip.transformer import text_global_pool
+
+    n = int(text.argmax(dim=-1).max()) + 1  # argmax pooling: the end-of-text token has the highest id
+    text = text[:, :n]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(text).to(cast) + model.positional_embedding[:n].to(cast)  # [B, n, D]
+    x = model.ln_final(model.transformer(x, attn_mask=model.attn_mask[:n, :n]))
+    x = text_global_pool(x, text, "argmax")  # [B, D]
+    if model.text_projection is None:
+        return x
+    return model.text_projection(x) if isinstance(model.text_projection, torch.nn.Linear) else x @ model.text_projection

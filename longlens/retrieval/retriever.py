@@ -8,6 +8,7 @@ import math
 import os
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from longlens.retrieval.types import CacheError, ModelUnavailableError, Moment, 
 
 log = logging.getLogger(__name__)
 METHODS = ("tass", "uniform", "topk", "mmr")
+QUERY_CACHE = 256  # text queries whose embeddings a Retriever keeps (per channel)
 
 
 class Retriever:
@@ -53,6 +55,7 @@ class Retriever:
         self._text: TextEmbedder | None = None
         self._orb: OrbExtractor | None = None
         self._indexes: dict[str, VideoIndex] = {}
+        self._text_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # (channel, text) -> vector
 
     # ------------------------------------------------------------------ components (lazy)
     def clip(self) -> ClipEmbedder | None:
@@ -208,6 +211,11 @@ class Retriever:
 
     def _vector(self, q: Query, name: str):
         """The query's embedding for channel `name` (computed once per Query)."""
+        key = (name, q.text)
+        with self._lock:  # a text asked again (the explorer re-runs its page on every click) is not re-embedded
+            if name not in q.vectors and key in self._text_vectors:
+                self._text_vectors.move_to_end(key)
+                q.vectors[name] = self._text_vectors[key]
         if name not in q.vectors:
             extra = list(self.config.rewriter(q.text)) if (self.config.rewriter and q.text) else []
             if name == "clip":
@@ -218,6 +226,11 @@ class Retriever:
                 q.vectors[name] = v / max(float(np.linalg.norm(v)), 1e-12)
             elif name == "image":
                 q.vectors[name] = prepare_query(q.image)
+            if q.text is not None and q.vectors[name] is not None:
+                with self._lock:
+                    self._text_vectors[key] = q.vectors[name]
+                    while len(self._text_vectors) > QUERY_CACHE:
+                        self._text_vectors.popitem(last=False)
         return q.vectors[name]
 
     def channel_scores(self, index: VideoIndex, q: Query) -> dict[str, np.ndarray]:

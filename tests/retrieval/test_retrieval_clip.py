@@ -101,3 +101,21 @@ def test_clip_index_is_cached_and_never_reembedded(tmp_path):
     assert set(curve.channels) == {"clip"} and curve.fused.shape == (6,)
     img = again.curve(idx2, image=np.full((64, 64, 3), 128, np.uint8))
     assert img.channels["clip"].shape == (6,)
+
+
+def test_trimmed_text_tower_gives_the_full_towers_features(random_clip):
+    """Query embedding skips the padding after end-of-text; the features must not change."""
+    import torch
+
+    from longlens.retrieval.clip import _encode_text_trimmed, _trimmable
+
+    model = random_clip._model
+    assert _trimmable(model)
+    words = ["vault", "code", "a", "red", "truck", "leaves", "at", "gate", "31", "checkout", "lane"]
+    rng = np.random.default_rng()
+    texts = [" ".join(rng.choice(words, int(rng.integers(1, 12)))) for _ in range(5)]
+    tok = random_clip._tokenizer(texts)
+    with torch.inference_mode():
+        full, trimmed = model.encode_text(tok), _encode_text_trimmed(model, tok)
+    assert int(tok.argmax(dim=-1).max()) < 20, "queries this short are trimmed to well under 77 tokens"
+    torch.testing.assert_close(trimmed, full, rtol=1e-4, atol=1e-5)

@@ -106,3 +106,16 @@ def test_zoom_starts_from_the_index_already_built(tmp_path):
     fine = [m for m in z if m.index == -1]
     assert fine and all(m.time * 4 == round(m.time * 4) and m.time != round(m.time) for m in fine)
     assert all(9.0 <= m.time < 15.0 for m in fine), [m.time for m in fine]
+
+
+def test_a_text_asked_again_is_not_embedded_again(indexed, monkeypatch):
+    r, idx = indexed
+    text = r._components()["text"]
+    calls = []
+    encode = text.encode
+    monkeypatch.setattr(text, "encode", lambda texts: calls.append(list(texts)) or encode(texts))
+    query = f"vault code {np.random.default_rng().integers(10**6)}"
+    first = r.curve(idx, query)
+    again = r.curve(idx, query)
+    assert len(calls) == 1, "the second ask reuses the embedding"
+    np.testing.assert_array_equal(first.fused, again.fused)
