@@ -182,7 +182,7 @@ def run_ray(task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: in
         ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             _RayGroupActor,
             batch_size=1,
-            concurrency=min(workers, len(items)),
+            compute=ray.data.ActorPoolStrategy(size=min(workers, len(items))),
             fn_constructor_kwargs={"task": task},
             num_cpus=1,
             max_restarts=1,
