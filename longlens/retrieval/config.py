@@ -45,8 +45,9 @@ class RetrievalConfig:
       dtype: compute dtype of the CLIP model ("float32"; "float16"/"bfloat16" on CUDA).
       device: "auto" (CUDA when present) | "cpu" | "cuda".
     orb_features: ORB keypoints kept per frame for image queries (600: ~24 KB per frame on disk).
-    OCR: ocr_change: a frame is OCR'd only when its thumbnail differs from the last OCR'd frame's by more
-      than this (mean absolute difference of the worst 8x8 block, grey levels 0-255).
+    OCR: a frame is OCR'd when its text-like edges differ from the last OCR'd frame's by more than
+      ocr_text_change (image.text_change, 0-1), or when ocr_refresh seconds have passed and its thumbnail
+      differs by more than ocr_change (mean absolute difference of the worst 8x8 block, grey levels 0-255).
     Fusion (see fuse.fuse): weights per channel over per-video z-scores, plus keyword_weight * keyword hits.
     full_hash: hash the whole video file for the cache key (default: size + 16 sampled 64 KiB chunks).
     rewriter: optional query -> extra phrasings (e.g. a caption-style rewrite); off by default, never networked
@@ -65,6 +66,8 @@ class RetrievalConfig:
     device: str = "auto"
     batch_size: int = 32
     ocr_change: float = 3.0
+    ocr_text_change: float = 0.5
+    ocr_refresh: float = 30.0
     orb_features: int = 600
     weights: dict[str, float] = field(default_factory=lambda: {"clip": 1.0, "ocr": 1.0, "image": 1.0})
     keyword_weight: float = 2.0

@@ -33,6 +33,33 @@ def change(a: np.ndarray, b: np.ndarray) -> float:
     return float(d.max())
 
 
+EDGE_WIDTH, EDGE_CELL = 320, 16  # text-edge maps: frames resized to 320 px wide, compared in 16 x 16 px cells
+
+
+def text_edges(image: np.ndarray, *, contrast: int = 40) -> np.ndarray:
+    """Sharp-edge map of a frame, where text lives: [h, 320] bool, h a multiple of 16.
+
+    A pixel is an edge when its 3x3 morphological gradient exceeds `contrast` grey levels. Smooth scenery
+    (even panning) has almost none; letters have them densely."""
+    g = gray(image)
+    h = max(EDGE_CELL, round(g.shape[0] * EDGE_WIDTH / g.shape[1]) // EDGE_CELL * EDGE_CELL)
+    g = cv2.resize(g, (EDGE_WIDTH, h), interpolation=cv2.INTER_AREA)
+    return cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > contrast
+
+
+def text_change(a: np.ndarray, b: np.ndarray, *, density: float = 0.3, min_edges: int = 20) -> float:
+    """How much the text-like parts of two frames differ, 0-1 (text_edges maps of the same shape).
+
+    Only cells dense with edges in either frame count (text, not a moving ball or a panning background);
+    per cell, the share of edge pixels present in one frame but not the other; the worst cell wins."""
+    h, w = a.shape
+    ca, cb = (e.reshape(h // EDGE_CELL, EDGE_CELL, w // EDGE_CELL, EDGE_CELL) for e in (a, b))
+    texty = (ca.mean(axis=(1, 3)) > density) | (cb.mean(axis=(1, 3)) > density)  # [h/16, w/16]
+    diff, union = (ca ^ cb).sum(axis=(1, 3)), (ca | cb).sum(axis=(1, 3))
+    frac = np.where(texty & (union >= min_edges), diff / np.maximum(union, 1), 0.0)
+    return float(frac.max()) if frac.size else 0.0
+
+
 def descriptor(image: np.ndarray) -> np.ndarray:
     """Global weight-free descriptor: 4x4 colour layout + 8x8 grey thumbnail, each mean-centred,
     concatenated and L2-normalised. [H, W, 3] uint8 -> [112] float32."""

@@ -5,7 +5,8 @@ The Encoder turns batches of decoded frames into the arrays of each cache part:
   clip:   clip [N, D], clip_regions [N, R, D] (R = clip_regions ** 2; absent when 0), float16 on disk
   ocr:    ocr [N, 384] MiniLM embedding of the frame's readable text (zero row: no text), texts, raw_texts
   image:  ORB points / descriptors / offsets (image.OrbFeatures)
-OCR runs only on frames whose thumbnail changed since the last OCR'd frame; the others inherit its text.
+OCR runs only on frames whose text may have changed since the last OCR'd frame (see Encoder._ocr); the others
+inherit its text.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from longlens.data.types import Frame
 from longlens.retrieval import faiss_index
-from longlens.retrieval.image import OrbFeatures, change, descriptor, thumbnail
+from longlens.retrieval.image import OrbFeatures, change, descriptor, text_change, text_edges, thumbnail
 from longlens.retrieval.text import readable
 from longlens.retrieval.types import Moment
 
@@ -75,10 +76,11 @@ class Encoder:
     seconds: per-stage wall time (clip, ocr, text, orb, descriptor) for benchmarks.
     """
 
-    def __init__(self, parts: set[str], *, clip=None, ocr=None, text=None, orb=None, ocr_change: float = 3.0) -> None:
+    def __init__(self, parts: set[str], *, clip=None, ocr=None, text=None, orb=None, ocr_change: float = 3.0,
+                 ocr_text_change: float = 0.5, ocr_refresh: float = 30.0) -> None:
         self.parts = parts
         self.clip, self.ocr, self.text, self.orb = clip, ocr, text, orb
-        self.ocr_change = ocr_change
+        self.ocr_change, self.ocr_text_change, self.ocr_refresh = ocr_change, ocr_text_change, ocr_refresh
         self.times: list[float] = []
         self.numbers: list[int] = []
         self.desc: list[np.ndarray] = []
@@ -87,6 +89,8 @@ class Encoder:
         self.raw_texts: list[str | None] = []
         self.orb_rows: list[tuple[np.ndarray, np.ndarray]] = []
         self._last_thumb: np.ndarray | None = None
+        self._last_edges: np.ndarray | None = None
+        self._last_ocr_time = -np.inf
         self._last_text: str | None = None
         self.ocr_calls = 0
         self.seconds: dict[str, float] = {}
@@ -109,16 +113,20 @@ class Encoder:
             if regions is not None:
                 self.region_rows.append(regions)
         if "ocr" in self.parts:
-            self._timed("ocr", self._ocr, images)
+            self._timed("ocr", self._ocr, images, [float(f.time) for f in frames])
         if "image" in self.parts:
             self.orb_rows += self._timed("orb", lambda: [self.orb.detect(im) for im in images])
 
-    def _ocr(self, images: list[np.ndarray]) -> None:
-        for im in images:
-            thumb = thumbnail(im)
-            if self._last_thumb is None or change(thumb, self._last_thumb) > self.ocr_change:
+    def _ocr(self, images: list[np.ndarray], times: list[float]) -> None:
+        """OCR a frame when its text-like edges changed since the last OCR'd frame (text appeared, went or
+        changed), or, as a safety net for text the edge map misses (low contrast), when its thumbnail changed
+        and `ocr_refresh` seconds have passed. Panning scenery and moving objects trigger neither."""
+        for im, t in zip(images, times):
+            thumb, edges = thumbnail(im), text_edges(im)
+            if (self._last_thumb is None or text_change(edges, self._last_edges) > self.ocr_text_change
+                    or (t - self._last_ocr_time >= self.ocr_refresh and change(thumb, self._last_thumb) > self.ocr_change)):
                 self._last_text = self.ocr.read(im)
-                self._last_thumb = thumb
+                self._last_thumb, self._last_edges, self._last_ocr_time = thumb, edges, t
                 self.ocr_calls += 1
             self.raw_texts.append(self._last_text)
 

@@ -102,7 +102,7 @@ class Retriever:
                 self._clip_error = str(e)
                 log.warning("CLIP channel off: %s; continuing with the other channels", e)
         if "ocr" in c.channels:
-            fields["ocr"] = {**base, "part": "ocr", "model": f"{OcrReader.version()}|{TextEmbedder.model_key()}|change={c.ocr_change}|conf=0.5"}
+            fields["ocr"] = {**base, "part": "ocr", "model": f"{OcrReader.version()}|{TextEmbedder.model_key()}|change={c.ocr_change}|edges-v2={c.ocr_text_change}|refresh={c.ocr_refresh}|conf=0.5"}
         if "image" in c.channels:
             fields["image"] = {**base, "part": "image", "model": OrbExtractor(c.orb_features).key()}
         return base, fields
@@ -167,7 +167,8 @@ class Retriever:
     def _encoder(self, parts: set[str]) -> Encoder:
         comps = self._components()
         return Encoder(parts, clip=self.clip() if "clip" in parts else None, ocr=comps["ocr"], text=comps["text"],
-                       orb=comps["orb"], ocr_change=self.config.ocr_change)
+                       orb=comps["orb"], ocr_change=self.config.ocr_change,
+                       ocr_text_change=self.config.ocr_text_change, ocr_refresh=self.config.ocr_refresh)
 
     def _encode(self, path: str, fps: float, info, size, parts: set[str], stats: dict, show: bool) -> dict:
         enc = self._encoder(parts)

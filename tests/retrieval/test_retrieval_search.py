@@ -17,7 +17,7 @@ def test_index_holds_ocr_text_per_moment_and_skips_unchanged_frames(indexed, syn
     inside = [t for t, x in zip(idx.times, idx.texts) if x and "8142" in x]
     assert inside and min(inside) >= a0 - 1 and max(inside) < a1 + 1
     assert any(x and "VAULT" in x.replace(" ", "") for x in idx.texts)
-    assert idx.stats["ocr_calls"] <= len(idx)
+    assert idx.stats["ocr_calls"] <= len(idx) // 3, "scenery that pans or moves is not re-read"
 
 
 @pytest.mark.parametrize("query, window", [

@@ -60,3 +60,22 @@ def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole():
     wrapped = ocr.read(painter.frame(3.0)).splitlines()
     assert len(wrapped) == 1 and compact(wrapped[0]) == compact(long)
     assert readable("CHECKOUTLANE7OPEN\nCHECK0UTLANE12CL0SED", TextEmbedder().vocab).count("\n") == 1
+
+
+def test_text_change_sees_captions_not_panning_scenery_or_a_moving_ball():
+    """The OCR trigger: a caption appearing, going or changing counts; the background panning and the ball
+    moving between frames do not (painted frames, fresh random scene)."""
+    from longlens.data.synth import Caption, SynthSpec, _Painter
+    from longlens.retrieval.image import text_change, text_edges
+
+    rng = np.random.default_rng()
+    t0 = float(rng.uniform(5, 20))
+    spec = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)),
+                     captions=[Caption(t0, t0 + 3, "CHECKOUT LANE 12 CLOSED"), Caption(t0 + 3, t0 + 6, "CHECKOUT LANE 7 OPEN")])
+    edges = lambda t: text_edges(_Painter(spec).frame(t))  # noqa: E731
+    for dt in (1.0, 2.0, 3.0):  # scenery only: the background pans and the ball moves
+        assert text_change(edges(t0 - dt - 1), edges(t0 - 1)) < 0.5
+    assert text_change(edges(t0 + 1), edges(t0 + 2)) < 0.5, "the same caption over moving scenery"
+    assert text_change(edges(t0 - 1), edges(t0 + 1)) > 0.5, "a caption appears"
+    assert text_change(edges(t0 + 2), edges(t0 + 4)) > 0.5, "the caption changes"
+    assert text_change(edges(t0 + 4), edges(t0 + 7)) > 0.5, "the caption goes"
