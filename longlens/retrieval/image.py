@@ -3,7 +3,7 @@ detection and diversity, and region-level query-by-image with ORB keypoints veri
 (finds a picture that fills only part of a frame: a poster, a logo, a photo on a screen)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -84,6 +84,25 @@ class OrbFeatures:
     points: np.ndarray
     descriptors: np.ndarray
     offsets: np.ndarray
+    _binary: object = field(default=None, init=False, repr=False, compare=False)  # faiss.IndexBinaryFlat, built on first query
+
+    def shortlist(self, desc: np.ndarray, *, radius: int = 40, need: int = 4) -> np.ndarray:
+        """Frames (sorted indices) where at least `need` of the descriptors `desc` [Q, 32] uint8 have a keypoint
+        within `radius` bits: one FAISS binary range search over every keypoint of the video."""
+        import faiss
+
+        n = len(self)
+        if self._binary is None:
+            self._binary = faiss.IndexBinaryFlat(256)
+            self._binary.add(np.ascontiguousarray(self.descriptors))
+        if n == 0 or len(desc) == 0 or self._binary.ntotal == 0:
+            return np.zeros(0, dtype=np.int64)
+        lims, _, rows = self._binary.range_search(np.ascontiguousarray(desc), radius)
+        lims = lims.astype(np.int64)
+        frame = np.searchsorted(self.offsets, rows, side="right") - 1  # keypoint row -> its frame
+        query = np.repeat(np.arange(len(desc)), np.diff(lims))
+        pairs = np.unique(query * n + frame)  # each query keypoint counts once per frame
+        return np.flatnonzero(np.bincount(pairs % n, minlength=n) >= need)
 
     def frame(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
@@ -154,23 +173,18 @@ def match_scores(query: tuple[np.ndarray, np.ndarray, tuple[int, int]], feats: O
     each other's nearest neighbour: without that, the generic corners of a different picture made of similar
     shapes reach 25 verified inliers), then a RANSAC homography (5 px);
     score = verified inliers / query keypoints, 0 when fewer than min_inliers or the geometry is implausible.
-    A first pass with the query's `n_first` strongest keypoints skips frames that cannot reach
-    min_inliers / 2 ratio-test matches (most frames, at a third of the cost).
+    Only frames where min_inliers of the query's `n_first` strongest keypoints have a close descriptor
+    (OrbFeatures.shortlist, one FAISS binary search over the whole video) are verified.
     """
     qpts, qdesc, qshape = query
     out = np.zeros(len(feats), dtype=np.float64)
     if len(qdesc) < min_inliers:
         return out
     bf = cv2.BFMatcher(cv2.NORM_HAMMING)
-    first = qdesc[:n_first]
-    for i in range(len(feats)):
-        pts, desc = feats.frame(i)
+    for i in feats.shortlist(qdesc[:n_first], need=min_inliers):
+        pts, desc = feats.frame(int(i))
         if len(desc) < min_inliers:
             continue
-        if len(qdesc) > n_first:
-            pre = bf.knnMatch(first, desc, k=2)
-            if sum(1 for p in pre if len(p) == 2 and p[0].distance < ratio * p[1].distance) < min_inliers // 2:
-                continue
         pairs = bf.knnMatch(qdesc, desc, k=2)
         back = {m.queryIdx: m.trainIdx for m in bf.match(desc, qdesc)}  # frame keypoint -> its nearest query keypoint
         good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance
