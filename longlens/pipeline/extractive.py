@@ -45,11 +45,12 @@ def text_runs(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, questi
         return []
     rel = ocr + curve.channels.get("keyword", np.zeros_like(ocr))
     rows = [int(i) for i in np.argsort(-rel, kind="stable") if index.texts[i]][:frames]
+    keyed = [[(compact(line), line) for line in (text or "").splitlines()] for text in index.texts]  # per row
     runs: dict[str, TextRun] = {}  # keyed by the line without spaces and punctuation: OCR re-spaces a caption
     for i in rows:
-        for line in index.texts[i].splitlines():
-            if compact(line):
-                runs.setdefault(compact(line), TextRun(line, [], 0.0, i))
+        for key, line in keyed[i]:
+            if key:
+                runs.setdefault(key, TextRun(line, [], 0.0, i))
     if not runs:
         return []
     lines = [r.text for r in runs.values()]
@@ -58,10 +59,10 @@ def text_runs(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, questi
     score = emb[1:] @ emb[0] + (hits if hits is not None else 0.0)  # [L]
     for run, s in zip(runs.values(), score):
         run.relevance = float(s)
-    for i, text in enumerate(index.texts):  # every row showing a candidate line; the best is the top-scored row
-        for line in (text or "").splitlines():
-            if compact(line) in runs:
-                runs[compact(line)].frames.append(i)
+    for i, row in enumerate(keyed):  # every row showing a candidate line; the best is the top-scored row
+        for key, _ in row:
+            if key in runs:
+                runs[key].frames.append(i)
     for run in runs.values():
         run.best = max(run.frames, key=lambda i: (rel[i], -i))
     return sorted(runs.values(), key=lambda r: (-r.relevance, r.best))

@@ -17,7 +17,7 @@ import numpy as np
 
 from longlens.data.types import Frame
 from longlens.retrieval import faiss_index
-from longlens.retrieval.image import OrbFeatures, change, descriptor, text_change, text_edges, thumbnail
+from longlens.retrieval.image import OrbFeatures, change, descriptor, gray, text_change, text_edges, thumbnail
 from longlens.retrieval.text import readable
 from longlens.retrieval.types import Moment
 
@@ -122,7 +122,8 @@ class Encoder:
         changed), or, as a safety net for text the edge map misses (low contrast), when its thumbnail changed
         and `ocr_refresh` seconds have passed. Panning scenery and moving objects trigger neither."""
         for im, t in zip(images, times):
-            thumb, edges = thumbnail(im), text_edges(im)
+            g = gray(im)  # once per frame: both maps start from it
+            thumb, edges = thumbnail(g), text_edges(g)
             if (self._last_thumb is None or text_change(edges, self._last_edges) > self.ocr_text_change
                     or (t - self._last_ocr_time >= self.ocr_refresh and change(thumb, self._last_thumb) > self.ocr_change)):
                 self._last_text = self.ocr.read(im)

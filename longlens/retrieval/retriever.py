@@ -212,7 +212,7 @@ class Retriever:
 
     def _vector(self, q: Query, name: str):
         """The query's embedding for channel `name` (computed once per Query)."""
-        key = (name, q.text)
+        key = (name, q.text) if q.text is not None else None  # text queries only (a picture is not a key)
         with self._lock:  # a text asked again (the explorer re-runs its page on every click) is not re-embedded
             if name not in q.vectors and key in self._text_vectors:
                 self._text_vectors.move_to_end(key)
@@ -227,7 +227,7 @@ class Retriever:
                 q.vectors[name] = v / max(float(np.linalg.norm(v)), 1e-12)
             elif name == "image":
                 q.vectors[name] = prepare_query(q.image)
-            if q.text is not None and q.vectors[name] is not None:
+            if key is not None and q.vectors[name] is not None:
                 with self._lock:
                     self._text_vectors[key] = q.vectors[name]
                     while len(self._text_vectors) > QUERY_CACHE:
