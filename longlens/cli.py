@@ -12,7 +12,7 @@ import os
 import sys
 
 from longlens import __version__
-from longlens.data.errors import LonglensError
+from longlens.core.errors import LonglensError
 
 
 def _print_json(obj) -> None:
@@ -93,7 +93,7 @@ def _cmd_demo(sub) -> None:
 
 @command
 def _cmd_bench(sub) -> None:
-    from longlens.pipeline.bench import SUITES, bench
+    from longlens.bench import SUITES, bench
 
     if not SUITES:  # register only what works
         return
@@ -182,7 +182,7 @@ def _cmd_ask(sub) -> None:
     _retrieval_args(p)
 
     def run(a) -> int:
-        from longlens.data.types import clock
+        from longlens.core.types import clock
         from longlens.pipeline.ask import answer_json, ask
 
         ans = ask(a.video, a.question, frames=a.frames, selector=a.selector, answerer=a.answerer, options=a.options,

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from longlens.data import atomic_open, atomic_write_json
+from longlens.core.io import atomic_open, atomic_write_json
 
 
 def test_atomic_write_replaces_whole_file(tmp_path):

@@ -1,4 +1,5 @@
-"""Video decoding with true timestamps, synthetic videos, datasets and metrics."""
+"""Video decoding with true timestamps, synthetic videos, datasets and metrics. (Errors, Frame, Segment and
+the atomic writers live in longlens.core.)"""
 from longlens.data.datasets import (
     GroundingSample,
     QASample,
@@ -16,69 +17,28 @@ from longlens.data.datasets import (
     write_qvhighlights,
 )
 from longlens.data.decoders import VideoInfo
-from longlens.data.errors import (
-    InputError,
-    LonglensError,
-    NotAVideoError,
-    NoVideoStreamError,
-    TruncatedVideoError,
-    TruncatedVideoWarning,
-    UnsupportedCodecError,
-    VideoDecodeError,
-    VideoError,
-    VideoNotFoundError,
-    VideoWarning,
-)
-from longlens.data.io import append_line, atomic_open, atomic_path, atomic_write_bytes, atomic_write_json, atomic_write_text
-from longlens.data.metrics import evaluate, iou, mcq_accuracy, mean_iou, parse_choice, recall_at_1, temporal_f1
-from longlens.data.paths import cache_dir, home, library_dir
-from longlens.data.progress import progress
+from longlens.data.metrics import evaluate, mcq_accuracy, mean_iou, parse_choice, recall_at_1, temporal_f1
 from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window, select_frames
 from longlens.data.synth import Caption, Picture, SynthSpec, SynthTruth, demo_spec, make_picture, make_video
-from longlens.data.types import Frame, Segment, clock
 from longlens.data.video import decoder_version, iter_frames, probe, read_frames, resolve_backend
 
 __all__ = [
     "AtTimes",
     "Caption",
     "FixedRate",
-    "Frame",
     "GroundingSample",
-    "InputError",
-    "LonglensError",
-    "NoVideoStreamError",
-    "NotAVideoError",
     "Picture",
     "QASample",
     "Sampling",
-    "Segment",
     "SynthSpec",
     "SynthTruth",
-    "TruncatedVideoError",
-    "TruncatedVideoWarning",
     "Uniform",
-    "UnsupportedCodecError",
-    "VideoDecodeError",
-    "VideoError",
     "VideoInfo",
-    "VideoNotFoundError",
-    "VideoWarning",
     "Window",
-    "append_line",
-    "atomic_open",
-    "atomic_path",
-    "atomic_write_bytes",
-    "atomic_write_json",
-    "atomic_write_text",
-    "cache_dir",
-    "clock",
     "decoder_version",
     "demo_spec",
     "evaluate",
-    "home",
-    "iou",
     "iter_frames",
-    "library_dir",
     "load_activitynet",
     "load_charades_sta",
     "load_grounding",
@@ -90,7 +50,6 @@ __all__ = [
     "mean_iou",
     "parse_choice",
     "probe",
-    "progress",
     "read_frames",
     "read_jsonl",
     "recall_at_1",

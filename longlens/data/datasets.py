@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from longlens.data.errors import InputError
-from longlens.data.io import atomic_write_text
+from longlens.core.errors import InputError
+from longlens.core.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 

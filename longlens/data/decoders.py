@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from longlens.data.errors import (
+from longlens.core.errors import (
     NotAVideoError,
     NoVideoStreamError,
     TruncatedVideoError,
@@ -26,7 +26,7 @@ from longlens.data.errors import (
     VideoDecodeError,
     VideoNotFoundError,
 )
-from longlens.data.types import Frame
+from longlens.core.types import Frame
 
 log = logging.getLogger(__name__)
 

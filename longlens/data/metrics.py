@@ -23,19 +23,14 @@ import re
 from typing import Any, Sequence
 
 from longlens.data.datasets import LETTERS, GroundingSample, QASample, iter_jsonl, load_grounding
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
+from longlens.core.types import iou
 
 log = logging.getLogger(__name__)
 
 IOU_THRESHOLDS = (0.3, 0.5, 0.7)
 Window = tuple[float, float]
 
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Temporal IoU of segments a = [s, e] and b = [s, e] (extra items such as a score are ignored)."""
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def best_iou(segment: Sequence[float] | None, windows: Sequence[Window]) -> float:

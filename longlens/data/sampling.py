@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 EPS = 1e-3  # s: tolerance when matching a target time to a frame's timestamp
 

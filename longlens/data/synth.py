@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from longlens.data.errors import InputError
-from longlens.data.io import atomic_path
-from longlens.data.progress import progress
+from longlens.core.errors import InputError
+from longlens.core.io import atomic_path
+from longlens.core.progress import progress
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from itertools import chain
 from typing import Iterator
 
 from longlens.data.decoders import BACKENDS, VideoInfo, check_path
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window
-from longlens.data.types import Frame
+from longlens.core.types import Frame
 from longlens.data.worker import run
 
 log = logging.getLogger(__name__)

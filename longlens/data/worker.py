@@ -32,8 +32,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Iterator
 
-from longlens.data import errors
-from longlens.data.errors import LonglensError, VideoDecodeError
+from longlens.core import errors
+from longlens.core.errors import LonglensError, VideoDecodeError
 from longlens.data.sampling import select_frames
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.lvlm.load import VLM
 from longlens.lvlm.parse import TASKS, clean, parse_answer, parse_span
 from longlens.lvlm.prompts import (
@@ -18,7 +18,7 @@ from longlens.lvlm.prompts import (
     reflection_instruction,
     to_inputs,
 )
-from longlens.retrieval.types import Moment
+from longlens.core.types import Moment
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def answer(
 
     task: "qa" (free text), "mc" (needs `options`, formatted per `layout`: videomme | lvbench |
     longvideobench) or "ground" (question = the moment to find; the reply's span in s); default "mc"
-    when options are given, else "qa". fmt / buckets: text stamp format (seconds | mmss | lita).
+    when options are given, else "qa". fmt / buckets: text stamp format (seconds | clock | lita).
     stamps: "auto" = the processor's own video stamps when it has them (Qwen3-VL, Qwen3.5) and fmt is
     "seconds", else text stamps; "native" / "text" to force. Greedy decoding.
     """

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, fields
 
 import torch
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from longlens.data.errors import InputError
-from longlens.data.hub import hub_offline
-from longlens.retrieval.types import ModelUnavailableError  # one class for "weights can't be had"
+from longlens.core.errors import InputError
+from longlens.core.hub import hub_offline
+from longlens.core.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
-FORMATS = ("seconds", "mmss", "lita")
+FORMATS = ("seconds", "clock", "lita")
 LAYOUTS = ("videomme", "lvbench", "longvideobench")
 NATIVE_TIMEBASE = 1000.0  # native-stamp metadata: frame "indices" are PTS in milliseconds
 
@@ -30,11 +30,11 @@ def _clock(t: float, hours: bool) -> str:
 
 
 def format_stamp(t: float, *, fmt: str = "seconds", duration: float | None = None, buckets: int = 100) -> str:
-    """The text stamp of time `t` (s): "seconds" -> `<12.5s>`, "mmss" -> `<01:02>` (`<1:02:03>` for
+    """The text stamp of time `t` (s): "seconds" -> `<12.5s>`, "clock" -> `<01:02>` (`<1:02:03>` for
     videos of an hour or more), "lita" -> `<tK>`, K in [0, buckets) the bucket of t over `duration`."""
     if fmt == "seconds":
         return f"<{t:.1f}s>"
-    if fmt == "mmss":
+    if fmt == "clock":
         return f"<{_clock(t, (duration or t) >= 3600)}>"
     if fmt == "lita":
         if not duration or duration <= 0:
@@ -50,7 +50,7 @@ def _header(n: int, duration: float, fmt: str, buckets: int, native: bool) -> st
         how = "each with its timestamp in seconds"
     elif fmt == "seconds":
         how = "each preceded by its time in seconds from the start, in angle brackets"
-    elif fmt == "mmss":
+    elif fmt == "clock":
         how = "each preceded by its time from the start as minutes:seconds, in angle brackets"
     else:
         how = (f"each preceded by a time token <tK>: the video is cut into {buckets} equal parts and <tK> "

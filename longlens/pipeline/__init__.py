@@ -1,7 +1,7 @@
-"""The jobs users run: ask with cited timestamps, resumable grounding batches, demo, benchmarks.
+"""The jobs users run: ask with cited timestamps, resumable grounding batches, the demo.
 
-Public names load on first use (PEP 562), so that light modules such as `longlens.pipeline.bench` (used by
-the CLI to list suites) do not import torch and the models' code.
+Public names load on first use (PEP 562), so that importing the package (the CLI does, to build its parser)
+does not import torch and the models' code.
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ _NAMES = {
     "ResultLog": "longlens.pipeline.output",
     "run_engine": "longlens.pipeline.engines",
     "demo": "longlens.pipeline.demo",
-    "bench": "longlens.pipeline.bench",
 }
 
 __all__ = sorted(_NAMES)

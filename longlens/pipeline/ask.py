@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from longlens.data import AtTimes, read_frames
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.lvlm import DEFAULT_MODEL, Answer, load_vlm
 from longlens.lvlm import answer as lvlm_answer
 from longlens.lvlm import reflect as lvlm_reflect

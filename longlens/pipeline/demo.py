@@ -14,11 +14,11 @@ from pathlib import Path
 from PIL import Image
 
 from longlens.data.datasets import write_jsonl
-from longlens.data.io import atomic_path, atomic_write_json
+from longlens.core.io import atomic_path, atomic_write_json
 from longlens.data.metrics import evaluate
-from longlens.data.paths import library_dir
+from longlens.core.paths import default_library as library_dir
 from longlens.data.synth import FACTS, QUESTIONS, demo_spec, make_video
-from longlens.data.types import clock
+from longlens.core.types import clock
 from longlens.data.video import probe
 from longlens.pipeline.ask import answer_json, ask
 from longlens.pipeline.ground import ground_batch

@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from typing import Callable, Protocol
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.pipeline.jobs import Job, error_row
 
 log = logging.getLogger(__name__)

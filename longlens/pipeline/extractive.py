@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from longlens.data.types import clock
+from longlens.core.types import clock
 from longlens.lvlm import Answer
 from longlens.lvlm.prompts import option_letters, strip_letter
 from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex

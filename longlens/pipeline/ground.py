@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from longlens.data.errors import InputError, LonglensError
-from longlens.data.io import atomic_write_json
-from longlens.data.progress import progress
+from longlens.core.errors import InputError, LonglensError
+from longlens.core.io import atomic_write_json
+from longlens.core.progress import progress
 from longlens.pipeline.engines import run_engine
 from longlens.pipeline.jobs import Job, error_row, group_by_video, read_jobs
 from longlens.pipeline.output import ResultLog

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from longlens.data.datasets import iter_jsonl
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 FORMATS = ("jsonl", "charades", "qvhighlights")
 

@@ -10,8 +10,8 @@ import json
 import logging
 from pathlib import Path
 
-from longlens.data.errors import InputError
-from longlens.data.io import append_line, atomic_open
+from longlens.core.errors import InputError
+from longlens.core.io import append_line, atomic_open
 
 log = logging.getLogger(__name__)
 

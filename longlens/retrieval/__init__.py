@@ -15,7 +15,9 @@ from longlens.retrieval.jobs import index_videos, search_video
 from longlens.retrieval.retriever import Retriever
 from longlens.retrieval.select import mmr, tass, topk, uniform
 from longlens.retrieval.text import keyword_hits
-from longlens.retrieval.types import CacheError, ModelUnavailableError, Moment, ScoreCurve
+from longlens.core.errors import CacheError, ModelUnavailableError
+from longlens.core.types import Moment
+from longlens.retrieval.types import ScoreCurve
 
 __all__ = [
     "CacheError",

@@ -6,7 +6,7 @@ a sampled hash of the file's bytes, decoder backend + version, sampling policy a
 model identity (architecture, weights, preprocessing, dtype) and SCHEMA_VERSION.
 
 Layout: <cache_dir>/retrieval/<part>-<key>/{arrays.npz, texts.json, manifest.json}. Every file is written
-atomically (longlens.data.io) and manifest.json, which lists every file's size and SHA-256, is written last:
+atomically (longlens.core.io) and manifest.json, which lists every file's size and SHA-256, is written last:
 an entry without a manifest, with a file missing or of another size or hash, or from another schema is a
 miss (never read half-written). Writers of one video hold an exclusive lock file (fcntl.flock) while they
 compute, so a second process indexing the same video waits, then reads the first one's entry.
@@ -24,8 +24,8 @@ from typing import Iterator
 
 import numpy as np
 
-from longlens.data.io import atomic_write_bytes, atomic_write_json
-from longlens.data.paths import cache_dir
+from longlens.core.io import atomic_write_bytes, atomic_write_json
+from longlens.core.paths import default_cache as cache_dir
 from longlens.retrieval.config import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from longlens.data.errors import InputError
-from longlens.data.hub import hub_mode
+from longlens.core.errors import InputError
+from longlens.core.hub import hub_mode
 from longlens.retrieval.config import RetrievalConfig
-from longlens.retrieval.types import ModelUnavailableError
+from longlens.core.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 SCHEMA_VERSION = 1  # bump when the on-disk cache layout or any stored array changes meaning
 CHANNELS = ("clip", "ocr", "image")

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from longlens.data.errors import InputError
-from longlens.data.io import atomic_write_bytes, atomic_write_json
-from longlens.retrieval.types import CacheError, Moment
+from longlens.core.errors import InputError
+from longlens.core.io import atomic_write_bytes, atomic_write_json
+from longlens.core.errors import CacheError
+from longlens.core.types import Moment
 
 log = logging.getLogger(__name__)
 FORMAT = "longlens-corpus-1"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 
 def channel_stats(scores: np.ndarray) -> tuple[float, float]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from longlens.data.errors import InputError
-from longlens.data.types import Segment
+from longlens.core.errors import InputError
+from longlens.core.types import Segment, iou
 
 
 def smooth(times: np.ndarray, scores: np.ndarray, sigma: float) -> np.ndarray:
@@ -21,12 +21,6 @@ def smooth(times: np.ndarray, scores: np.ndarray, sigma: float) -> np.ndarray:
         return out
     w = np.exp(-0.5 * (d / sigma) ** 2)
     return (w @ scores) / w.sum(axis=1)
-
-
-def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
 
 
 def ground_segments(
@@ -87,7 +81,7 @@ def ground_segments(
         if end <= start:
             end = start + dt
         cand = (start, end)
-        if any(_iou(cand, (g.start, g.end)) > nms_iou for g in segs):
+        if any(iou(cand, (g.start, g.end)) > nms_iou for g in segs):
             continue
         segs.append(Segment(float(start), float(end), float(s[p])))
         if len(segs) == top:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 DESCRIPTOR_DIM = 4 * 4 * 3 + 8 * 8  # colour layout + grey thumbnail
 

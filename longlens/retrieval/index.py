@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from longlens.data.types import Frame
+from longlens.core.types import Frame
 from longlens.retrieval import faiss_index
 from longlens.retrieval.image import OrbFeatures, change, descriptor, gray, text_change, text_edges, thumbnail
 from longlens.retrieval.text import readable
-from longlens.retrieval.types import Moment
+from longlens.core.types import Moment
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.retrieval.config import RetrievalConfig
 from longlens.retrieval.retriever import Retriever
-from longlens.retrieval.types import Moment
+from longlens.core.types import Moment
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 
 def load_image(image) -> np.ndarray:

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from longlens.data import FixedRate, decoder_version, iter_frames, probe
-from longlens.data.errors import InputError
-from longlens.data.progress import progress as progress_bar
-from longlens.data.types import Segment
+from longlens.core.errors import InputError
+from longlens.core.progress import progress as progress_bar
+from longlens.core.types import Segment
 from longlens.retrieval import cache
 from longlens.retrieval.clip import ClipEmbedder
 from longlens.retrieval.config import RetrievalConfig, check_fps
@@ -27,7 +27,9 @@ from longlens.retrieval.index import Encoder, VideoIndex, assemble
 from longlens.retrieval.query import Query, check_query
 from longlens.retrieval.select import mmr, tass, topk, uniform
 from longlens.retrieval.text import OcrReader, TextEmbedder, keyword_hits
-from longlens.retrieval.types import CacheError, ModelUnavailableError, Moment, ScoreCurve
+from longlens.core.errors import CacheError, ModelUnavailableError
+from longlens.core.types import Moment
+from longlens.retrieval.types import ScoreCurve
 
 log = logging.getLogger(__name__)
 METHODS = ("tass", "uniform", "topk", "mmr")

@@ -9,7 +9,7 @@ import bisect
 
 import numpy as np
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 
 
 def _check(scores: np.ndarray, budget: int, times: np.ndarray | None = None) -> tuple[np.ndarray, int]:

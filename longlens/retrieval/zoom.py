@@ -7,11 +7,11 @@ import logging
 import numpy as np
 
 from longlens.data import Window, iter_frames
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.retrieval.config import MAX_FPS, check_fps
 from longlens.retrieval.index import VideoIndex
 from longlens.retrieval.select import tass
-from longlens.retrieval.types import Moment
+from longlens.core.types import Moment
 
 log = logging.getLogger(__name__)
 

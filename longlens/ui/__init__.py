@@ -16,7 +16,7 @@ from longlens.ui.library import (
 )
 from longlens.ui.webm import TranscodeError, WebmConfig, browser_copy
 
-_TIMELINE = ("Seek", "mmss", "seek_from_selection", "selection_params", "timeline_chart")
+_TIMELINE = ("Seek", "clock", "seek_from_selection", "selection_params", "timeline_chart")
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD",
@@ -30,7 +30,7 @@ __all__ = [
     "library_video",
     "list_files",
     "load_batch",
-    "mmss",
+    "clock",
     "run_ui",
     "safe_path",
     "save_upload",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from longlens.data.paths import library_dir
+from longlens.core.paths import default_library as library_dir
 from longlens.ui.launch import DEFAULT_MAX_UPLOAD_MB
 from longlens.ui.views.library import sidebar
 from longlens.ui.views.page import video_page

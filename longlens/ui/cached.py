@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from longlens.data import AtTimes, LonglensError, probe, read_frames
+from longlens.core.errors import LonglensError
+from longlens.data import AtTimes, probe, read_frames
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def video_index(key: FileKey, fps: float, channels: tuple[str, ...]):
 def build_index(key: FileKey, fps: float, channels: tuple[str, ...], on_progress):
     """Index the video, telling `on_progress(done, total, desc)` as frames are done (outside any cache:
     the callback draws on the page), then hand back the cached VideoIndex."""
-    from longlens.data.progress import report_progress
+    from longlens.core.progress import report_progress
 
     with report_progress(on_progress):
         retriever(fps, channels).index(key.path, progress=True)

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from longlens.data.errors import InputError, LonglensError
-from longlens.data.paths import library_dir
+from longlens.core.errors import InputError, LonglensError
+from longlens.core.paths import default_library as library_dir
 
 log = logging.getLogger(__name__)
 

@@ -11,17 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
-from longlens.data.errors import InputError
-from longlens.data.io import atomic_open
+from longlens.core.errors import InputError, UnsafePathError
+from longlens.core.io import atomic_open
 
 VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
 RESULT_EXTS = (".jsonl", ".json")
 DEFAULT_MAX_UPLOAD = 2 * 1024**3  # bytes (2 GB)
 _CHUNK = 1 << 20
-
-
-class UnsafePathError(InputError):
-    """A name that would reach outside the library (.., absolute path, symlink pointing out)."""
 
 
 @dataclass(frozen=True)

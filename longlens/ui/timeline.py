@@ -14,18 +14,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from longlens.data.types import Segment
+from longlens.core.types import Segment
 
 PICK = "pick"  # selection parameter on the fused-curve points
 SEGMENT = "segment"  # selection parameter on the grounded segments
 PARAMS = (PICK, SEGMENT)
-
-def mmss(seconds: float) -> str:
-    """`seconds` as m:ss (mm:ss under an hour, h:mm:ss past it); 75.4 -> '01:15'."""
-    s = max(0, int(round(float(seconds))))
-    h, m, s = s // 3600, s % 3600 // 60, s % 60
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
 
 @dataclass(frozen=True)
 class Seek:
@@ -71,7 +64,7 @@ def timeline_chart(
     fused = np.asarray(fused, dtype=float)
     if times.shape != fused.shape:
         raise ValueError(f"times {times.shape} and fused {fused.shape} differ in shape")
-    df = pd.DataFrame({"time": times, "score": fused, "at": [mmss(t) for t in times]})
+    df = pd.DataFrame({"time": times, "score": fused, "at": [clock(t) for t in times]})
     end = duration or max([float(times.max()) if len(times) else 0.0] + [w.end for w in (*segments, *truth)] + [1.0])
     x = alt.X("time:Q", title="time", scale=alt.Scale(domain=[0, end]),
               axis=alt.Axis(labelExpr=_axis_expr()))
@@ -79,14 +72,14 @@ def timeline_chart(
     xs = alt.X("start:Q", title="time", scale=alt.Scale(domain=[0, end]), axis=alt.Axis(labelExpr=_axis_expr()))
     layers = []
     if segments:
-        seg = pd.DataFrame([{"start": s.start, "end": s.end, "score": s.score, "from": mmss(s.start),
-                             "to": mmss(s.end)} for s in segments])
+        seg = pd.DataFrame([{"start": s.start, "end": s.end, "score": s.score, "from": clock(s.start),
+                             "to": clock(s.end)} for s in segments])
         pick_seg = alt.selection_point(name=SEGMENT, fields=["start", "end"], on="click", clear=False)
         layers.append(alt.Chart(seg).mark_rect(color="#f59e0b", opacity=0.25).encode(
             x=xs, x2="end:Q", tooltip=["from", "to", alt.Tooltip("score:Q", format=".3f")],
         ).add_params(pick_seg))
     if truth:
-        tr = pd.DataFrame([{"start": s.start, "end": s.end, "from": mmss(s.start), "to": mmss(s.end)}
+        tr = pd.DataFrame([{"start": s.start, "end": s.end, "from": clock(s.start), "to": clock(s.end)}
                            for s in truth])
         layers.append(alt.Chart(tr).mark_rect(color="#16a34a", opacity=0.35).encode(
             x=xs, x2="end:Q", y=alt.value(0), y2=alt.value(8), tooltip=["from", "to"]))  # a band along the top
@@ -100,7 +93,7 @@ def timeline_chart(
         return alt.layer(*layers).properties(height=height)
     layers.append(alt.Chart(df).mark_line(color="#2563eb", strokeWidth=2).encode(x=x, y=y))
     if len(keyframes):
-        kf = pd.DataFrame([{"time": t, "score": s, "at": mmss(t)} for t, s in keyframes])
+        kf = pd.DataFrame([{"time": t, "score": s, "at": clock(t)} for t, s in keyframes])
         layers.append(alt.Chart(kf).mark_point(color="#dc2626", filled=True, size=70, shape="diamond").encode(
             x=x, y=y, tooltip=["at", alt.Tooltip("score:Q", format=".3f")]))
     pick = alt.selection_point(name=PICK, fields=["time"], on="click", nearest=True, clear=False)

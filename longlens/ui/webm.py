@@ -15,18 +15,14 @@ from pathlib import Path
 
 import av
 
-from longlens.data.errors import LonglensError
-from longlens.data.io import atomic_open
-from longlens.data.paths import cache_dir
+from longlens.core.errors import TranscodeError
+from longlens.core.io import atomic_open
+from longlens.core.paths import default_cache as cache_dir
 from longlens.retrieval.cache import content_hash
 
 log = logging.getLogger(__name__)
 
 _MS = Fraction(1, 1000)
-
-
-class TranscodeError(LonglensError):
-    """The original video could not be turned into a browser-playable copy (names the file and cause)."""
 
 
 @dataclass(frozen=True)

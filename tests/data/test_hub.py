@@ -2,7 +2,7 @@
 import socket
 import time
 
-from longlens.data import hub
+from longlens.core import hub
 
 
 def test_offline_when_asked(monkeypatch):

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from longlens.data import InputError
+from longlens.core.errors import InputError
 from longlens.data.datasets import GroundingSample, QASample, write_grounding
 from longlens.data.metrics import (
     evaluate,

@@ -6,7 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from longlens.data import AtTimes, FixedRate, InputError, Uniform, Window, atomic_path, select_frames
+from longlens.core.errors import InputError
+from longlens.core.io import atomic_path
+from longlens.data import AtTimes, FixedRate, Uniform, Window, select_frames
 
 
 def _vfr_times(rng, n=500):

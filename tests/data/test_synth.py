@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from datalayer_helpers import HOUR_CAPTIONS
 
-from longlens.data import AtTimes, InputError, probe, read_frames
+from longlens.core.errors import InputError
+from longlens.data import AtTimes, probe, read_frames
 from longlens.data.synth import (
     DISTRACTORS,
     FACTS,

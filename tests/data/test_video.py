@@ -10,18 +10,20 @@ import numpy as np
 import pytest
 from datalayer_helpers import HOUR_CAPTIONS, block_code
 
-from longlens.data import (
-    AtTimes,
-    FixedRate,
+from longlens.core.errors import (
     InputError,
     NotAVideoError,
     NoVideoStreamError,
     TruncatedVideoError,
     TruncatedVideoWarning,
-    Uniform,
     UnsupportedCodecError,
     VideoDecodeError,
     VideoNotFoundError,
+)
+from longlens.data import (
+    AtTimes,
+    FixedRate,
+    Uniform,
     Window,
     decoder_version,
     iter_frames,

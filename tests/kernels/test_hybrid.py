@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from longlens.kernels import HybridCache, hybrid_attention, hybrid_attention_step
-from longlens.kernels.ops.common.bench import rel_err
+from longlens.bench.kernels.common import rel_err
 from longlens.kernels.ops.hybrid import naive
 
 D = 32

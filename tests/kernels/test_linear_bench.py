@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from longlens.kernels import bench as kbench
-from longlens.kernels.ops.common import bench as common_bench
-from longlens.kernels.ops.gated_delta_rule import bench as gdr_bench
-from longlens.kernels.ops.linear_attention import bench as la_bench
+from longlens.bench import kernels as kbench
+from longlens.bench.kernels import common as common_bench
+from longlens.bench.kernels import gated_delta_rule as gdr_bench
+from longlens.bench.kernels import linear_attention as la_bench
 
 
 def test_smoke_rows_are_accurate():
@@ -72,7 +72,7 @@ def test_bench_hub_writes_figures_beside_the_json(tmp_path, monkeypatch):
     import sys
     import types
 
-    from longlens.pipeline import bench as hub
+    import longlens.bench as hub
 
     suite = types.SimpleNamespace(run=lambda quick: {"rows": [{"op": "x", "ms": 1.0}], "notes": [],
                                                       "figures": {"time-per-token": b"\x89PNG fake"}})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from longlens.kernels import bench as kbench
-from longlens.kernels.ops.block_sparse import bench as bs_bench
-from longlens.kernels.ops.common import bench as common_bench
-from longlens.kernels.ops.hybrid import bench as hy_bench
+from longlens.bench import kernels as kbench
+from longlens.bench.kernels import block_sparse as bs_bench
+from longlens.bench.kernels import common as common_bench
+from longlens.bench.kernels import hybrid as hy_bench
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a CUDA machine the smoke runs natively (covered by the GPU run)")

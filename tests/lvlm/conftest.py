@@ -6,13 +6,13 @@ import copy
 import numpy as np
 import pytest
 
-from longlens.data.types import Frame
+from longlens.core.types import Frame
 
 
 @pytest.fixture(scope="session")
 def tiny_parts():
     """kind -> (TinySpec, processor, model): built on first request, shared read-only."""
-    from longlens.lvlm.tiny import TinySpec, tiny_model, tiny_processor
+    from longlens.bench.tiny import TinySpec, tiny_model, tiny_processor
 
     cache: dict = {}
 

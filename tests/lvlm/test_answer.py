@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.lvlm import answer, ground, reflect, yes_no_probs
 from longlens.lvlm.answer import yes_no_token_ids
 from longlens.lvlm.prompts import build_prompt, reflection_instruction, to_inputs

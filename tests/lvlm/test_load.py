@@ -6,9 +6,9 @@ import uuid
 import pytest
 import torch
 
-from longlens.data.errors import InputError, LonglensError
+from longlens.core.errors import InputError, LonglensError
 from longlens.lvlm import ModelUnavailableError, answer, hybrid_stats, load_vlm
-from longlens.lvlm.tiny import TinySpec, save_tiny
+from longlens.bench.tiny import TinySpec, save_tiny
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.lvlm.prompts import (
     build_prompt,
     format_stamp,
@@ -19,7 +19,7 @@ from longlens.lvlm.prompts import (
 VSTART, IMG, VID = "<|vision_start|>", "<|image_pad|>", "<|video_pad|>"
 TEXT_STAMP = {
     "seconds": r"<\d+\.\ds>",
-    "mmss": r"<(?:\d+:)?\d{2}:\d{2}>",
+    "clock": r"<(?:\d+:)?\d{2}:\d{2}>",
     "lita": r"<t\d+>",
 }
 
@@ -37,7 +37,7 @@ def _vfr_times(rng, n, duration):
     return t.tolist()
 
 
-@pytest.mark.parametrize("fmt", ["seconds", "mmss", "lita"])
+@pytest.mark.parametrize("fmt", ["seconds", "clock", "lita"])
 @pytest.mark.parametrize("kind", ["qwen2_5_vl", "qwen3_5"])
 def test_text_stamps_one_per_frame_in_time_order(tiny_parts, frames_at, kind, fmt):
     rng = np.random.default_rng()
@@ -69,9 +69,9 @@ def test_stamp_values():
     t = float(rng.uniform(0, 3599))
     assert format_stamp(t) == f"<{t:.1f}s>"
     m, s = divmod(int(round(t)), 60)
-    assert format_stamp(t, fmt="mmss", duration=3599) == f"<{m:02d}:{s:02d}>"
+    assert format_stamp(t, fmt="clock", duration=3599) == f"<{m:02d}:{s:02d}>"
     h_t = 3600 + t
-    assert format_stamp(h_t, fmt="mmss", duration=7200) == f"<1:{m:02d}:{s:02d}>"
+    assert format_stamp(h_t, fmt="clock", duration=7200) == f"<1:{m:02d}:{s:02d}>"
     d = float(rng.uniform(10, 5000))
     for x in rng.uniform(0, d, 20):
         k = int(format_stamp(float(x), fmt="lita", duration=d, buckets=64)[2:-1])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from longlens.cli import main
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.data.synth import FACTS, QUESTIONS
 from longlens.pipeline.ask import ask
 from longlens.retrieval import Retriever
@@ -70,7 +70,7 @@ def test_auto_falls_back_to_extractive_without_vlm_weights(warm, retriever, capl
 
 
 def test_lvlm_answerer_sees_selected_frames_with_their_times(warm, retriever, tmp_path):
-    from longlens.lvlm.tiny import save_tiny
+    from longlens.bench.tiny import save_tiny
 
     model = save_tiny(tmp_path / "tiny-qwen3.5")
     ans = ask(warm["b"]["path"], QUESTIONS[3], answerer="lvlm", model=model, frames=6, retriever=retriever)

@@ -5,7 +5,7 @@ import json
 import re
 
 from longlens.cli import main
-from longlens.data.paths import library_dir
+from longlens.core.paths import default_library as library_dir
 
 
 def test_demo_answers_grounds_and_scores_then_reuses_its_work(capsys):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from longlens.cli import main
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.data.metrics import evaluate
 from longlens.pipeline.ground import ground_batch, summary_path
 from longlens.pipeline.output import read_rows

@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.pipeline.jobs import Job, group_by_video, read_jobs
 from longlens.pipeline.output import ResultLog, read_rows
 

@@ -92,7 +92,7 @@ def test_clip_key_covers_arch_tag_preprocessing_dtype_and_crops(tmp_path):
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from longlens.retrieval import RetrievalConfig, Retriever, cache
-    from longlens.data import io
+    from longlens.core import io
     real = io.atomic_write_bytes
     def dying(path, data):
         if sys.argv[2] == "mid-file":  # die halfway through writing the first data file

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.retrieval import ModelUnavailableError, RetrievalConfig, Retriever
 from longlens.retrieval.clip import ClipEmbedder
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from retrieval_helpers import iou
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.retrieval import fuse, keyword_hits
 from longlens.retrieval.text import TextEmbedder, query_keywords, readable
 

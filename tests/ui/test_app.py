@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from longlens.data.synth import demo_spec
 from longlens.ui.launch import APP
-from longlens.ui.timeline import PICK, SEGMENT, mmss
+from longlens.core.types import clock
+from longlens.ui.timeline import PICK, SEGMENT
 
 TIMEOUT = 240
 
@@ -70,13 +71,13 @@ def test_search_timeline_gallery_and_seek(demo_in_library):
     assert len(hits) == 12 and len(at.get("image")) == 12
     best = hits[0]
     t_best = float(best.help.split()[2])
-    assert best.label == f"▶ {mmss(t_best)}"
+    assert best.label == f"▶ {clock(t_best)}"
     assert start_ - 1.0 <= t_best <= end_ + 1.0, (t_best, (start_, end_))
     assert any("8142" in c.replace(" ", "") for c in texts(at.caption)), "the caption's text is not shown"
 
     best.click().run()
     assert video_el(at).start_time == round(t_best)
-    assert f"Playing from {mmss(t_best)}" in texts(at.caption)
+    assert f"Playing from {clock(t_best)}" in texts(at.caption)
 
     at.button(key="seg-0").click().run()  # the best segment (elements are looked up afresh after a run)
     v = video_el(at)
@@ -109,7 +110,7 @@ def test_ask_answers_with_evidence(demo_in_library):
     label = evidence[0].label
     at.button(key="evidence-0").click().run()
     t = video_el(at).start_time
-    assert label == f"▶ {mmss(t)}"
+    assert label == f"▶ {clock(t)}"
     assert start_ - 1 <= t <= end_ + 1, (t, start_, end_)
 
 

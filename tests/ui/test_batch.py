@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.ui.batch import default_truth, library_video, load_batch
 from longlens.ui.library import list_files
 

@@ -1,8 +1,8 @@
 import pytest
 
 from longlens.cli import main
-from longlens.data.errors import InputError
-from longlens.data.progress import progress, report_progress
+from longlens.core.errors import InputError
+from longlens.core.progress import progress, report_progress
 from longlens.ui.launch import APP, run_ui, ui_command
 
 

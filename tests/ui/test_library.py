@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.ui.library import UnsafePathError, list_files, safe_path, save_upload
 
 

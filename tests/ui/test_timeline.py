@@ -1,15 +1,16 @@
 import numpy as np
 import pytest
 
-from longlens.data.types import Segment
-from longlens.ui.timeline import PICK, SEGMENT, Seek, mmss, seek_from_selection, timeline_chart
+from longlens.core.types import Segment
+from longlens.core.types import clock
+from longlens.ui.timeline import PICK, SEGMENT, Seek, seek_from_selection, timeline_chart
 
 
 def test_mmss():
-    assert mmss(0) == "00:00"
-    assert mmss(75.4) == "01:15"
-    assert mmss(599.6) == "10:00"
-    assert mmss(3725) == "1:02:05"
+    assert clock(0) == "00:00"
+    assert clock(75.4) == "01:15"
+    assert clock(599.6) == "10:00"
+    assert clock(3725) == "1:02:05"
 
 
 def test_chart_layers_carry_data_and_selections():

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from longlens.data.errors import LonglensError
+from longlens.core.errors import LonglensError
 from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
-from longlens.ui.timeline import mmss
+from longlens.core.types import clock
 from longlens.ui.views.library import Settings
 
 ANSWER = "answer"  # session key: {"video", "question", "answer": Answer.to_dict()-like}
@@ -53,5 +53,5 @@ def ask_tab(video: LibraryFile, s: Settings) -> None:
     st.markdown("Evidence")
     for i, ev in enumerate(got["evidence"]):
         left, right = st.columns([1, 8])
-        left.button(f"▶ {mmss(ev['time'])}", key=f"evidence-{i}", on_click=state.seek_to, args=(ev["time"],))
+        left.button(f"▶ {clock(ev['time'])}", key=f"evidence-{i}", on_click=state.seek_to, args=(ev["time"],))
         right.caption(f"score {ev['score']:.2f}" + (f" · {ev['text']}" if ev.get("text") else ""))

@@ -6,13 +6,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from longlens.data.errors import InputError, LonglensError
-from longlens.data.types import Segment
+from longlens.core.errors import InputError, LonglensError
+from longlens.core.types import Segment
 from longlens.retrieval import ScoreCurve
 from longlens.ui import cached, state
 from longlens.ui.batch import BatchItem, default_truth, library_video, load_batch
 from longlens.ui.library import RESULT_EXTS, list_files, safe_path, save_upload
-from longlens.ui.timeline import mmss, selection_params, timeline_chart
+from longlens.core.types import clock
+from longlens.ui.timeline import selection_params, timeline_chart
 from longlens.ui.views.library import Settings
 
 NONE = "(none)"
@@ -43,8 +44,8 @@ def _pick_files(library: Path) -> tuple[Path | None, Path | None]:
 def _row(item: BatchItem) -> dict:
     top = item.segments[0] if item.segments else None
     return {"id": item.id, "video": Path(item.video).name if item.video else "", "query": item.query or "",
-            "predicted": f"{mmss(top[0])}–{mmss(top[1])}" if top else item.error or "",
-            "true": ", ".join(f"{mmss(a)}–{mmss(b)}" for a, b in item.windows),
+            "predicted": f"{clock(top[0])}–{clock(top[1])}" if top else item.error or "",
+            "true": ", ".join(f"{clock(a)}–{clock(b)}" for a, b in item.windows),
             "IoU": None if item.iou is None else round(item.iou, 3)}
 
 
@@ -75,8 +76,8 @@ def _item(library: Path, item: BatchItem, s: Settings) -> None:
     top = item.segments[0] if item.segments else None
     iou = "" if item.iou is None else f" · IoU {item.iou:.2f}"
     st.markdown(f"**{item.query or item.id}** · predicted "
-                f"{f'{mmss(top[0])}–{mmss(top[1])}' if top else item.error or 'nothing'}"
-                + (f" · true {', '.join(f'{mmss(a)}–{mmss(b)}' for a, b in item.windows)}" if item.windows else "") + iou)
+                f"{f'{clock(top[0])}–{clock(top[1])}' if top else item.error or 'nothing'}"
+                + (f" · true {', '.join(f'{clock(a)}–{clock(b)}' for a, b in item.windows)}" if item.windows else "") + iou)
     curve, duration = None, None
     if video is not None:
         key = cached.FileKey.of(video.path)

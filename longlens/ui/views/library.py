@@ -6,10 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from longlens.data.errors import InputError
+from longlens.core.errors import InputError
 from longlens.ui import cached, state
 from longlens.ui.library import VIDEO_EXTS, LibraryFile, UnsafePathError, list_files, safe_path, save_upload
-from longlens.ui.timeline import mmss
+from longlens.core.types import clock
 
 SELECTORS = ("tass", "uniform", "topk", "mmr")
 CHANNELS = ("clip", "ocr", "image")
@@ -33,7 +33,7 @@ def describe(f: LibraryFile) -> str:
         return "unreadable"
     i, s = got["info"], settings()
     mark = " · indexed" if cached.is_indexed(cached.FileKey.of(f.path), s.fps, s.channels) else ""
-    return f"{mmss(i['duration'])} · {i['width']}×{i['height']}{mark}"
+    return f"{clock(i['duration'])} · {i['width']}×{i['height']}{mark}"
 
 
 def settings() -> Settings:

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from longlens.data.errors import LonglensError
+from longlens.core.errors import LonglensError
 from longlens.ui import cached
 from longlens.ui.library import LibraryFile
-from longlens.ui.timeline import mmss
+from longlens.core.types import clock
 from longlens.ui.views.ask import ask_tab
 from longlens.ui.views.batch import batch_tab
 from longlens.ui.views.library import Settings
@@ -48,7 +48,7 @@ def video_page(video: LibraryFile, library: Path, s: Settings) -> None:
         batch_tab(library, s)
         return
     info = got["info"]
-    st.caption(f"{mmss(info['duration'])} · {info['width']}×{info['height']} · {info['fps']:.3g} fps · "
+    st.caption(f"{clock(info['duration'])} · {info['width']}×{info['height']} · {info['fps']:.3g} fps · "
                f"{info['codec']}" + (" · variable frame rate" if info["vfr"] else ""))
     player(video)
     r = cached.retriever(s.fps, s.channels)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
-from longlens.ui.timeline import mmss
+from longlens.core.types import clock
 
 PLAYER_WIDTH = 720  # px: the timeline below stays in view
 
@@ -28,8 +28,8 @@ def player(video: LibraryFile) -> bool:
     with st.container(key=f"player-{st.session_state.get(state.SEEK_COUNT, 0)}"):
         st.video(copy["path"], format="video/webm", start_time=start, end_time=end, loop=end is not None,
                  width=PLAYER_WIDTH)
-    where = "Start" if seek is None else f"Playing from {mmss(seek.start)}"
+    where = "Start" if seek is None else f"Playing from {clock(seek.start)}"
     if end is not None:
-        where += f" to {mmss(seek.end)} (looping)"
+        where += f" to {clock(seek.end)} (looping)"
     st.caption(where)
     return True

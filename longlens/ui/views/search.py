@@ -7,11 +7,12 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from longlens.data.errors import LonglensError
+from longlens.core.errors import LonglensError
 from longlens.retrieval import ScoreCurve, ground_segments
 from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
-from longlens.ui.timeline import mmss, selection_params, timeline_chart
+from longlens.core.types import clock
+from longlens.ui.timeline import selection_params, timeline_chart
 from longlens.ui.views.library import Settings
 
 GALLERY_COLUMNS = 4
@@ -59,7 +60,7 @@ def search_tab(video: LibraryFile, index, s: Settings) -> None:
     st.caption("Click the curve to play from there, or a shaded segment to loop it.")
     cols = st.columns(max(1, len(segments)))
     for i, (col, seg) in enumerate(zip(cols, segments)):
-        col.button(f"▶ {mmss(seg.start)}–{mmss(seg.end)} · {seg.score:.2f}", key=f"seg-{i}",
+        col.button(f"▶ {clock(seg.start)}–{clock(seg.end)} · {seg.score:.2f}", key=f"seg-{i}",
                    on_click=state.seek_to, args=(seg.start, seg.end))
     gallery(video, keyframes)
 
@@ -79,6 +80,6 @@ def gallery(video: LibraryFile, moments: list) -> None:
     for i, (m, thumb) in enumerate(zip(moments, thumbs)):
         with cols[i % GALLERY_COLUMNS]:
             st.image(thumb, width="stretch")
-            st.button(f"▶ {mmss(m.time)}", key=f"hit-{i}", on_click=state.seek_to, args=(m.time,),
+            st.button(f"▶ {clock(m.time)}", key=f"hit-{i}", on_click=state.seek_to, args=(m.time,),
                       help=f"play from {m.time:.1f} s")
             st.caption(f"score {m.score:.2f}" + (f" · {m.text}" if m.text else ""))

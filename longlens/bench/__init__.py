@@ -1,6 +1,7 @@
 """`longlens bench SUITE`: run a benchmark suite, print a table, write JSON.
 
-A suite is a function `run(*, quick: bool) -> dict` living in the component it measures, returning
+Benchmarks live here, outside the layers they measure (the library never imports this package): one module
+per suite, registered in SUITES below. A suite is a function `run(*, quick: bool) -> dict`, returning
 `{"rows": [dict, ...], "notes": [str, ...], "meta": {...}}` and optionally `"figures": {name: PNG bytes}`.
 This module only runs it, adds the machine's description, prints the rows as a table and writes everything
 as JSON (figures as PNG files beside it).
@@ -14,19 +15,19 @@ import logging
 import platform
 from pathlib import Path
 
-from longlens.data.errors import InputError
-from longlens.data.io import atomic_write_bytes, atomic_write_json
+from longlens.core.errors import InputError
+from longlens.core.io import atomic_write_bytes, atomic_write_json
 
 log = logging.getLogger(__name__)
 
-# suite name -> "module:function"; each component adds its own.
+# suite name -> "module:function": one line per suite.
 SUITES: dict[str, str] = {
-    "data": "longlens.data.bench:run",
-    "kernels": "longlens.kernels.bench:run",
-    "lvlm": "longlens.lvlm.bench:run",
-    "pipeline": "longlens.pipeline.bench_batch:run",
-    "retrieval": "longlens.retrieval.bench:run",
-    "ui": "longlens.ui.bench:run",
+    "data": "longlens.bench.data:run",
+    "kernels": "longlens.bench.kernels:run",
+    "lvlm": "longlens.bench.lvlm:run",
+    "pipeline": "longlens.bench.pipeline:run",
+    "retrieval": "longlens.bench.retrieval:run",
+    "ui": "longlens.bench.ui:run",
 }
 
 DEFAULT_DIR = Path("benchmarks") / "results"

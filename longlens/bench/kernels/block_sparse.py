@@ -6,7 +6,7 @@ the two agree, at T <= 64k); decode (`block_sparse_attention_step` rows: `block_
 query against T keys, selection included) vs SDPA against a KV cache.
 FLOP conventions: ours and flex count 4·d·64·64 per visited block pair (the diagonal as a full tile, as the
 kernels compute it); SDPA counts 4·d·T²/2. `compute_roofline` = TFLOP/s over the GPU's dense bf16 peak
-(`longlens.kernels.bench.PEAK_BF16_FLOPS`; None when unknown). `select_ms` is the block selection alone;
+(`longlens.bench.kernels.PEAK_BF16_FLOPS`; None when unknown). `select_ms` is the block selection alone;
 `ms` the attention kernel on the selected blocks.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ import logging
 
 import torch
 
-from longlens.kernels.bench import measure, peak_bf16_flops, timing_row
+from longlens.bench.kernels import measure, peak_bf16_flops, timing_row
 from longlens.kernels.dispatch import force_backend
 from longlens.kernels.ops.block_sparse import block_indices, block_sparse_attention, naive, select_blocks
-from longlens.kernels.ops.common.bench import rel_err, repeats, sdpa_rows, smoke_target, speedups, sweep
+from longlens.bench.kernels.common import rel_err, repeats, sdpa_rows, smoke_target, speedups, sweep
 from longlens.kernels.ops.merge import merge_attention
 
 log = logging.getLogger(__name__)

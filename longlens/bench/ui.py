@@ -13,7 +13,7 @@ import altair as alt
 import numpy as np
 
 from longlens.data.synth import demo_spec, make_video
-from longlens.data.types import Segment
+from longlens.core.types import Segment
 
 
 def run(*, quick: bool = False) -> dict:

@@ -1,4 +1,5 @@
-"""Progress bars on long work: shown when stderr is a terminal (or forced), silent otherwise.
+"""Progress bars on long work: shown when stderr is a terminal, silent otherwise, unless the caller says
+(`show=True/False`; the CLI passes LONGLENS_PROGRESS down as the config field `progress`).
 
 A caller that draws its own bar (the explorer's page) wraps the work in `report_progress(callback)`: every
 bar created inside the block then also calls `callback(done, total, desc)` on each update, shown or not.
@@ -6,7 +7,6 @@ bar created inside the block then also calls `callback(done, total, desc)` on ea
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from contextvars import ContextVar
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -19,13 +19,9 @@ Listener = Callable[[float, "float | None", str], None]  # (done, total or None,
 _listener: ContextVar[Listener | None] = ContextVar("longlens_progress_listener", default=None)
 
 
-def progress_enabled() -> bool:
-    force = os.environ.get("LONGLENS_PROGRESS", "").lower()
-    if force in ("1", "true", "yes"):
-        return True
-    if force in ("0", "false", "no"):
-        return False
-    return sys.stderr.isatty()
+def progress_enabled(show: bool | None = None) -> bool:
+    """`show` when given, else whether stderr is a terminal."""
+    return sys.stderr.isatty() if show is None else bool(show)
 
 
 @contextlib.contextmanager
@@ -56,12 +52,14 @@ class _Bar(tqdm):
             self.update(1)
 
 
-def progress(iterable: Iterable[T] | None = None, *, total: int | float | None = None, desc: str = "", unit: str = "it", **kw) -> tqdm:
-    """A tqdm bar that is disabled unless attached to a terminal (LONGLENS_PROGRESS=1 forces it)."""
+def progress(iterable: Iterable[T] | None = None, *, total: int | float | None = None, desc: str = "", unit: str = "it",
+             show: bool | None = None, **kw) -> tqdm:
+    """A tqdm bar, drawn when `show` (default: when stderr is a terminal); a `report_progress` listener hears
+    it either way."""
     listener = _listener.get()
     if listener is None:
-        return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(), dynamic_ncols=True, **kw)
+        return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(show), dynamic_ncols=True, **kw)
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
-    return _Bar(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(), dynamic_ncols=True,
+    return _Bar(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(show), dynamic_ncols=True,
                 listener=listener, **kw)

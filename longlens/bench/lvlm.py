@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from longlens.data.types import Frame
+from longlens.core.types import Frame
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,11 @@ def _frames(n: int, side: int, duration: float, rng) -> list[Frame]:
 
 def run(*, quick: bool = False) -> dict:
     """Rows per (frames, backend); hybrid rows carry sdpa/hybrid ratios (> 1 = hybrid faster / smaller)."""
-    from longlens.kernels.bench import measure
+    from longlens.bench.kernels import measure
     from longlens.lvlm.hybrid import hybrid_stats, remove_hybrid_attention, use_hybrid_attention
     from longlens.lvlm.load import VLM
     from longlens.lvlm.prompts import build_prompt, qa_instruction, to_inputs
-    from longlens.lvlm.tiny import TinySpec, qwen35_08b_spec, tiny_model, tiny_processor
+    from longlens.bench.tiny import TinySpec, qwen35_08b_spec, tiny_model, tiny_processor
 
     gpu = torch.cuda.is_available()
     spec = qwen35_08b_spec() if gpu else TinySpec(kind="qwen3_5")

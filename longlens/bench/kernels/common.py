@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from longlens.kernels.bench import measure, timing_row
+from longlens.bench.kernels import measure, timing_row
 
 log = logging.getLogger(__name__)
 

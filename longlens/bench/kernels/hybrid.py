@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from longlens.kernels.bench import measure, timing_row
+from longlens.bench.kernels import measure, timing_row
 from longlens.kernels.dispatch import force_backend
-from longlens.kernels.ops.common.bench import rel_err, repeats, sdpa_rows, smoke_target, speedups, sweep
+from longlens.bench.kernels.common import rel_err, repeats, sdpa_rows, smoke_target, speedups, sweep
 from longlens.kernels.ops.hybrid import HybridCache, hybrid_attention, hybrid_attention_step, naive
 
 OP, STEP = "hybrid_attention", "hybrid_attention_step"

@@ -18,10 +18,10 @@ import torch
 
 # op bench modules, in report order; each op adds its own.
 OP_BENCHES: tuple[str, ...] = (
-    "longlens.kernels.ops.linear_attention.bench",
-    "longlens.kernels.ops.gated_delta_rule.bench",
-    "longlens.kernels.ops.block_sparse.bench",
-    "longlens.kernels.ops.hybrid.bench",
+    "longlens.bench.kernels.linear_attention",
+    "longlens.bench.kernels.gated_delta_rule",
+    "longlens.bench.kernels.block_sparse",
+    "longlens.bench.kernels.hybrid",
 )
 
 # Peak memory bandwidth (bytes/s) by GPU name, first substring match wins (vendor data sheets).

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from longlens.kernels.bench import measure, peak_bandwidth, timing_row
+from longlens.bench.kernels import measure, peak_bandwidth, timing_row
 from longlens.kernels.dispatch import force_backend
-from longlens.kernels.ops.common.bench import (B, D, H, fla_function, rel_err, repeats, sdpa_rows, smoke_target,
+from longlens.bench.kernels.common import (B, D, H, fla_function, rel_err, repeats, sdpa_rows, smoke_target,
                                                 speedups, sweep)
 from longlens.kernels.ops.linear_attention import linear_attention, linear_attention_step
 from longlens.kernels.ops.linear_attention.naive import naive_recurrent_linear_attention

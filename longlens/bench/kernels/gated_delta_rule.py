@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from longlens.kernels.bench import measure, peak_bandwidth, timing_row
+from longlens.bench.kernels import measure, peak_bandwidth, timing_row
 from longlens.kernels.dispatch import force_backend
-from longlens.kernels.ops.common.bench import (B, D, H, fla_function, rel_err, repeats, sdpa_rows, smoke_target,
+from longlens.bench.kernels.common import (B, D, H, fla_function, rel_err, repeats, sdpa_rows, smoke_target,
                                                 speedups, sweep)
 from longlens.kernels.ops.gated_delta_rule import chunk_gated_delta_rule, recurrent_gated_delta_rule
 from longlens.kernels.ops.gated_delta_rule.naive import naive_recurrent_gated_delta_rule
