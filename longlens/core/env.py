@@ -16,7 +16,7 @@ ENVIRONMENT = {
     "LONGLENS_CACHE": "the index cache: embeddings, OCR, indexes, browser copies (default $LONGLENS_HOME/cache)",
     "LONGLENS_LIBRARY": "the video folder the explorer browses and the demo writes to (default $LONGLENS_HOME/library)",
     "LONGLENS_PROGRESS": "1 to always draw progress bars, 0 never (default: when stderr is a terminal)",
-    "LONGLENS_KERNELS": "auto | triton | torch: which implementation our attention kernels run (default auto)",
+    "LONGLENS_KERNELS": "auto | triton | reference: which implementation our attention kernels run (default auto)",
     "HF_HUB_OFFLINE": "1: load CLIP / VLM weights from local files only, no hub check (huggingface_hub's own)",
     "TRITON_INTERPRET": "1 before start: run Triton kernels in Triton's CPU interpreter (slow; for tests)",
 }

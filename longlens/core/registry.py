@@ -88,8 +88,8 @@ ENGINES = Registry("engine", {"local": "longlens.pipeline.engines:LocalEngine", 
 ATTENTION = Registry("attention", {"sparse": None, "sdpa": None, "eager": None})
 
 # Which implementation our kernels run: Triton where it can (CUDA, or the interpreter when it was switched on
-# before import), else the PyTorch reference twins.
-KERNEL_BACKENDS = Registry("kernel backend", {"auto": None, "triton": None, "torch": None})
+# before import), else the PyTorch reference twins; "reference" always the twins.
+KERNEL_BACKENDS = Registry("kernel backend", {"auto": None, "triton": None, "reference": None})
 
 # Video decoders (longlens.data.decoders).
 DECODERS = Registry("decoder", {"auto": None, "decord": None, "pyav": None})

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from longlens.core.errors import InputError
+from longlens.core.paths import default_cache
 
 SCHEMA_VERSION = 1  # bump when the on-disk cache layout or any stored array changes meaning
 CHANNELS = ("clip", "ocr", "image")
@@ -50,6 +52,8 @@ class RetrievalConfig:
       differs by more than ocr_change (mean absolute difference of the worst 8x8 block, grey levels 0-255).
     Fusion (see fuse.fuse): weights per channel over per-video z-scores, plus keyword_weight * keyword hits.
     full_hash: hash the whole video file for the cache key (default: size + 16 sampled 64 KiB chunks).
+    cache_dir: the cache root (default: core.paths default; the CLI passes $LONGLENS_CACHE).
+    progress: draw progress bars (None: when stderr is a terminal; the CLI passes $LONGLENS_PROGRESS).
     rewriter: optional query -> extra phrasings (e.g. a caption-style rewrite); off by default, never networked
       by us. Its outputs are averaged with the query in embedding space.
     """
@@ -73,6 +77,9 @@ class RetrievalConfig:
     keyword_weight: float = 2.0
     full_hash: bool = False
     rewriter: Callable[[str], list[str]] | None = None
+    # Where and how, not what: never part of a cache key.
+    cache_dir: Path = field(default_factory=default_cache)
+    progress: bool | None = None  # draw progress bars: None = when stderr is a terminal
 
     def __post_init__(self) -> None:
         self.fps = check_fps(self.fps)
@@ -84,9 +91,8 @@ class RetrievalConfig:
             raise InputError(f"size (short side in pixels) must be >= 32, got {self.size}")
         if self.clip_regions < 0:
             raise InputError(f"clip_regions must be >= 0, got {self.clip_regions}")
+        self.cache_dir = Path(self.cache_dir)
         if self.clip_checkpoint and "clip" in self.channels:
-            from pathlib import Path
-
             from longlens.retrieval.clip import check_checkpoint
 
             if Path(self.clip_checkpoint).expanduser().exists():
