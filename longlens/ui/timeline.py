@@ -14,7 +14,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from longlens.core.types import Segment
+from longlens.core.types import Segment, clock
 
 PICK = "pick"  # selection parameter on the fused-curve points
 SEGMENT = "segment"  # selection parameter on the grounded segments
