@@ -103,3 +103,38 @@ def test_ground_segments_finds_windows_and_ranks_them():
     assert ground_segments([], [], top=3) == []
     with pytest.raises(InputError):
         ground_segments(times, s, top=0)
+
+
+def _dense_smooth(times, scores, sigma):
+    """The definition: every pair of frames weighed (an N x N matrix; small N only)."""
+    w = np.exp(-0.5 * ((times[:, None] - times[None, :]) / sigma) ** 2)
+    return (w @ scores) / w.sum(axis=1)
+
+
+def test_smoothing_equals_the_dense_formula_on_uneven_times(rng):
+    from longlens.retrieval.ground import smooth
+
+    for n in (2, 7, 300):
+        times = np.sort(rng.uniform(0, n * rng.uniform(0.2, 3.0), n))
+        times[n // 2:n // 2 + 2] = times[n // 2]  # a repeated timestamp (n = 2: both frames at one time)
+        scores = rng.normal(size=n)
+        for sigma in (0.3, 1.5, 40.0):
+            np.testing.assert_allclose(smooth(times, scores, sigma), _dense_smooth(times, scores, sigma), rtol=1e-12, atol=1e-12)
+
+
+def test_grounding_a_two_hour_video_keeps_memory_linear(rng):
+    """7200 frames (2 h at 1 fps): no N x N matrix (which alone would take 415 MB)."""
+    import tracemalloc
+
+    times = np.arange(7200, dtype=np.float64)
+    scores = rng.normal(0, 0.05, 7200)
+    t0 = float(rng.integers(100, 7000))
+    scores[(times >= t0) & (times < t0 + 20)] += 3.0
+    tracemalloc.start()
+    try:
+        segs = ground_segments(times, scores, top=3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+    assert iou((segs[0].start, segs[0].end), (t0, t0 + 20)) >= 0.7
