@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= cpu,ui,ray,dev,bench
+EXTRAS ?= cpu,ui,ray,dev,bench,speech
 
 .PHONY: demo test install chromium clean
 

@@ -1,0 +1,111 @@
+"""What was said and when: a Transcript of Utterances of Words, times in seconds on the video's clock, and
+its renderings as SRT, WebVTT, JSON (every word with its times) and plain text."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from longlens.core.errors import InputError
+from longlens.core.io import atomic_write_text
+
+FORMATS = ("srt", "vtt", "json", "txt")  # what `render` writes; `longlens transcribe --format` offers these
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str  # as written by the recogniser, without surrounding spaces
+    probability: float = 1.0
+
+
+@dataclass
+class Utterance:
+    """A stretch of speech the recogniser wrote as one segment (about a sentence)."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    avg_logprob: float = 0.0
+
+
+@dataclass
+class Transcript:
+    """Everything said in one audio track of `video`. `duration`: seconds of audio read; `speech`: seconds the
+    voice-activity detector kept (= duration without VAD); `model`: the recogniser's name and weights hash."""
+
+    video: str
+    language: str | None
+    language_probability: float
+    model: str
+    track: int
+    duration: float
+    speech: float
+    utterances: list[Utterance] = field(default_factory=list)
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for u in self.utterances for w in u.words]
+
+    @property
+    def text(self) -> str:
+        return " ".join(u.text for u in self.utterances)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Transcript":
+        utterances = [Utterance(**{**u, "words": [Word(**w) for w in u["words"]]}) for u in d["utterances"]]
+        return cls(**{**d, "utterances": utterances})
+
+
+# ---------------------------------------------------------------------------------------------- writers
+
+
+def _stamp(t: float, sep: str) -> str:
+    ms = max(0, int(round(t * 1000)))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def to_srt(t: Transcript) -> str:
+    cues = [f"{i}\n{_stamp(u.start, ',')} --> {_stamp(u.end, ',')}\n{u.text}\n"
+            for i, u in enumerate(t.utterances, 1)]
+    return "\n".join(cues)
+
+
+def to_vtt(t: Transcript) -> str:
+    cues = [f"{_stamp(u.start, '.')} --> {_stamp(u.end, '.')}\n{u.text.replace('-->', '->')}\n" for u in t.utterances]
+    return "\n".join(["WEBVTT\n"] + cues)
+
+
+def to_json(t: Transcript) -> str:
+    return json.dumps(t.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_txt(t: Transcript) -> str:
+    return "".join(f"{u.text}\n" for u in t.utterances)
+
+
+_WRITERS = {"srt": to_srt, "vtt": to_vtt, "json": to_json, "txt": to_txt}
+
+
+def render(t: Transcript, fmt: str) -> str:
+    """The transcript as text in `fmt` (one of FORMATS)."""
+    if fmt not in _WRITERS:
+        raise InputError(f"unknown transcript format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return _WRITERS[fmt](t)
+
+
+def save(t: Transcript, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    """Write the transcript to `path` atomically, in `fmt` (default: from the suffix, e.g. .srt)."""
+    path = Path(path)
+    fmt = fmt or path.suffix.lower().lstrip(".")
+    atomic_write_text(path, render(t, fmt))
+    return path
