@@ -41,6 +41,10 @@ class TruncatedVideoError(VideoError):
     """
 
 
+class NoAudioStreamError(VideoError):
+    """The video has no audio stream (or not the track asked for): nothing can be heard in it."""
+
+
 class UnsupportedCodecError(VideoError):
     """The video stream uses a codec no available decoder handles."""
 

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from longlens.core.errors import InputError, TruncatedVideoWarning, VideoError
+from longlens.core.errors import InputError, NoAudioStreamError, TruncatedVideoWarning
 from longlens.data.decoders import Source, open_source
 
 log = logging.getLogger(__name__)
@@ -22,10 +22,6 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000  # what Whisper and Silero VAD take
 CHUNK_S = 30.0  # default chunk length: memory is bounded by one chunk (30 s = 1.9 MB), not the video
 GAP_S = 0.02  # a jump in the audio's timestamps larger than this starts a new chunk at the new time
-
-
-class NoAudioStreamError(VideoError):
-    """The video has no audio stream (or not the track asked for): nothing can be heard in it."""
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Sits between longlens.data (which decodes the audio) and longlens.retrieval (which will search it).
 Importing this package loads no model: faster-whisper is imported on the first transcription.
 """
-from longlens.data.audio import AudioStream, NoAudioStreamError, probe_audio
+from longlens.core.errors import NoAudioStreamError
+from longlens.data.audio import AudioStream, probe_audio
 from longlens.speech.config import SpeechConfig
 from longlens.speech.transcriber import transcribe
 from longlens.speech.transcript import FORMATS, Transcript, Utterance, Word, render, save
