@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= cpu,ui,ray,dev,bench,speech
 
-.PHONY: demo test install chromium clean
+.PHONY: demo test install chromium espeak clean
 
 # Root installs system packages directly; everyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -20,15 +20,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) espeak
 	$(BIN)/longlens demo
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium espeak
 	$(BIN)/python -m pytest -q
 
 # The explorer's browser test drives Debian's chromium through Playwright (no `playwright install`).
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y chromium; }
+
+# Spoken test sentences (speech tests, the demo's spoken fact) come from Debian's espeak-ng.
+espeak:
+	@command -v espeak-ng >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y espeak-ng; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache
