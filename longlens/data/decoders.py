@@ -3,6 +3,17 @@
 Both report each frame's *decoder presentation timestamp* in seconds from the stream's start (what a
 player shows), never index / fps. A frame's index is its rank in presentation order.
 
+Only the frames a player shows count. A file cut by stream copy (`ffmpeg -ss 3.3 -i in.mp4 -c copy out.mp4`)
+must begin at the keyframe before the cut, so it keeps the frames between that keyframe and the cut and says
+in an MP4 edit list where the video really starts. FFmpeg flags those frames' packets "discard", decodes
+them only as references, never outputs them, and counts from the first shown frame: the stream's start_time
+is that frame's PTS (ffprobe -show_frames lists it at pts_time 0 and `-count_frames` leaves the others out;
+players that honour edit lists, browsers among them, show it at 0:00). The clock here is the same one:
+time = (PTS - start_time) * time_base, the first shown frame at 0, and a discarded frame is not a frame of
+the video: PyAV's index leaves out the packets flagged discard. decord lists them at negative times and then
+decodes such a file's pictures wrongly, so it declines these files and "auto" decodes them with PyAV. The
+audio layer measures from the same start_time, so sound and pictures stay in step.
+
 Every file is first opened with PyAV to classify bad input (missing, not a video, no video stream,
 unsupported codec, truncated) the same way whichever backend then decodes it.
 """
@@ -183,20 +194,22 @@ class Index:
 
     times: np.ndarray
     ticks: np.ndarray  # int64, in stream.time_base
-    key_ticks: np.ndarray  # int64, ascending
+    key_ticks: np.ndarray  # int64, ascending; includes discarded keyframes (decoding a shown frame may start there)
     corrupt: int  # packets dropped as corrupt (cut short)
+    discarded: int = 0  # packets an edit list cuts away (never shown; see the module docstring)
 
 
 def build_index(src: Source, heartbeat: Callable[[], None] = lambda: None) -> Index:
     """Demux every packet of the video stream (no decoding) to list frame PTS and keyframes.
 
     Costs one read of the file, like decord's own index. Packets FFmpeg flags corrupt (e.g. the one the
-    file was cut through) are left out.
+    file was cut through) are left out, and so are those it flags discard (before an edit list's start: never
+    shown), though a discarded keyframe stays a place to start decoding from.
     """
     import av
 
     stream = src.stream
-    ticks, keys, corrupt = [], [], 0
+    ticks, keys, corrupt, discarded = [], [], 0, 0
     try:
         for i, packet in enumerate(src.container.demux(stream)):
             if packet.size == 0:
@@ -207,18 +220,22 @@ def build_index(src: Source, heartbeat: Callable[[], None] = lambda: None) -> In
             pts = packet.pts if packet.pts is not None else packet.dts
             if pts is None:
                 return _index_by_decoding(src, heartbeat)
-            ticks.append(pts)
             if packet.is_keyframe:
                 keys.append(pts)
+            if packet.is_discard:
+                discarded += 1
+            else:
+                ticks.append(pts)
             if i % 512 == 0:
                 heartbeat()
     except av.error.FFmpegError as e:  # a read error mid-file: keep what came before
         src.damage = src.damage or f"reading failed after {len(ticks)} packets ({e})"
-    return _make_index(src, ticks, keys, corrupt)
+    return _make_index(src, ticks, keys, corrupt, discarded)
 
 
 def _index_by_decoding(src: Source, heartbeat: Callable[[], None]) -> Index:
-    """For streams whose packets carry no timestamps: decode once, keeping only each frame's PTS."""
+    """For streams whose packets carry no timestamps: decode once, keeping only each frame's PTS (the decoder
+    outputs only shown frames)."""
     log.warning("%s: packets carry no timestamps; indexing by decoding every frame (slow)", src.path)
     src.container.seek(0)
     ticks, keys = [], []
@@ -232,12 +249,12 @@ def _index_by_decoding(src: Source, heartbeat: Callable[[], None]) -> Index:
     return _make_index(src, ticks, keys, 0)
 
 
-def _make_index(src: Source, ticks: list, keys: list, corrupt: int) -> Index:
+def _make_index(src: Source, ticks: list, keys: list, corrupt: int, discarded: int = 0) -> Index:
     stream = src.stream
     t = np.unique(np.asarray(ticks, dtype=np.int64))
     start = src.start if src.start is not None else (int(t[0]) if len(t) else 0)
     times = (t - start).astype(np.float64) * float(stream.time_base)
-    return Index(times, t, np.unique(np.asarray(keys or t[:1], dtype=np.int64)), corrupt)
+    return Index(times, t, np.unique(np.asarray(keys or t[:1], dtype=np.int64)), corrupt, discarded)
 
 
 def describe(times: np.ndarray, *, path: str, width: int, height: int, codec: str, backend: str,
@@ -279,7 +296,8 @@ class PyAVReader:
         self.index = build_index(src, heartbeat)
         if not len(self.index.times):
             raise _no_frames(src)
-        self.truncated = bool(src.damage) or self.index.corrupt > 0 or (stream.frames or 0) > len(self.index.times)
+        listed = len(self.index.times) + self.index.discarded  # the header's frame count includes discarded ones
+        self.truncated = bool(src.damage) or self.index.corrupt > 0 or (stream.frames or 0) > listed
         cc = stream.codec_context
         self.width, self.height = cc.width, cc.height
         self.size = out_size(self.width, self.height, size)
@@ -391,9 +409,15 @@ class DecordReader:
         n = len(self.vr)
         # decord reports float32 seconds (0.1379999965; +-0.12 ms at one hour): keep whole milliseconds
         self.times = np.round(self.vr.get_frame_timestamp(list(range(n)))[:, 0].astype(np.float64), 3) if n else np.zeros(0)
-        if n and (np.any(np.diff(self.times) < 0) or self.times[0] < -1.0 or self.times[-1] > 1e7):
+        if n and (np.any(np.diff(self.times) < 0) or self.times[-1] > 1e7):
             raise VideoDecodeError(f"{src.path}: decord reports implausible frame times "
                                    f"({self.times[0]:.6g} .. {self.times[-1]:.6g} s)")
+        if n and self.times[0] < 0:  # -0.0 (a rounded 0) is not < 0
+            # Frames before the start: an edit list cuts them away (module docstring). decord counts them as
+            # decoded although FFmpeg never outputs them, and from there returns the wrong pictures (shifted or
+            # repeated frames; seen with decord2 3.4), so these files are PyAV's ("auto" falls back to it).
+            raise VideoDecodeError(f"{src.path}: its edit list cuts away the first {int(np.sum(self.times < 0))} "
+                                   "frames (a stream-copy cut); decord decodes such files wrongly, PyAV does not")
         self.valid = np.arange(n)
         self.truncated = bool(src.damage)
         if self.truncated:  # keep only frames whose packets are whole: PyAV's index knows which

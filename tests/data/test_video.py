@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import warnings
 
 import av
@@ -36,6 +37,7 @@ from longlens.data import worker
 from longlens.data.worker import FAULT_ENV
 
 BACKENDS = ["decord", "pyav"]
+FFMPEG, FFPROBE = shutil.which("ffmpeg"), shutil.which("ffprobe")
 
 
 def _live_decoders() -> set[int]:
@@ -298,3 +300,49 @@ def test_bad_arguments_are_input_errors(cfr_video):
         warnings.simplefilter("error")  # a sound file raises no warnings
         assert len(read_frames(path, Window(11.0, 60.0, fps=2))) == 2  # end clipped to the video
     assert os.path.exists(path)
+
+
+# ---------------------------------------------------------------- edit lists (stream-copy cuts)
+
+
+def _ffprobe_frame_times(path) -> list[float]:
+    """pts_time of every frame ffprobe decodes (the frames players show)."""
+    out = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time",
+                          "-of", "csv=p=0", str(path)], check=True, capture_output=True, text=True).stdout
+    return [float(x) for x in out.split()]
+
+
+@pytest.fixture(scope="module")
+def cut_video(tmp_path_factory, cfr_video):
+    """cfr_video cut at 3.3 s by stream copy: an MP4 whose edit list starts 8 frames after the keyframe at 3 s."""
+    if FFMPEG is None or FFPROBE is None:
+        pytest.skip("needs the ffmpeg and ffprobe programs")
+    path = tmp_path_factory.mktemp("cut") / "cut at 3.3.mp4"
+    subprocess.run([FFMPEG, "-v", "error", "-ss", "3.3", "-i", str(cfr_video[0]), "-c", "copy", str(path)], check=True)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["auto", "pyav"])
+def test_stream_copy_cut_has_only_the_frames_players_show(cut_video, backend):
+    shown = _ffprobe_frame_times(cut_video)
+    count = subprocess.run([FFPROBE, "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                            "stream=nb_read_frames", "-of", "csv=p=0", str(cut_video)],
+                           check=True, capture_output=True, text=True).stdout
+    assert len(shown) == int(count) == 300 - 83  # the cut starts at frame 83 (3.32 s)
+    info = probe(cut_video, backend=backend)
+    assert (info.frames, info.truncated, info.backend) == (len(shown), False, "pyav")
+    assert np.allclose(info.timestamps, shown, atol=1e-3) and info.timestamps[0] == 0.0  # ffprobe's clock
+    assert info.duration == pytest.approx(len(shown) / 25.0, abs=1e-3)
+    frames = read_frames(cut_video, FixedRate(50.0), backend=backend, batch_size=100)
+    assert [f.index for f in frames] == list(range(len(shown)))
+    assert np.allclose([f.time for f in frames], shown, atol=1e-3) and frames[0].time == 0.0
+    assert [block_code(f.image) for f in frames] == [(83 + k) % 8 for k in range(len(shown))]  # the right pictures
+    at = read_frames(cut_video, AtTimes((5.0, 0.0, 1.0)), backend=backend)
+    assert [(f.index, block_code(f.image)) for f in at] == [(0, 83 % 8), (25, 108 % 8), (125, 208 % 8)]
+
+
+def test_decord_declines_a_stream_copy_cut(cut_video):
+    """decord lists the cut-away frames at negative times and returns wrong pictures for such files."""
+    with pytest.raises(VideoDecodeError, match="edit list cuts away the first 8 frames") as e:
+        probe(cut_video, backend="decord")
+    assert e.value.reason == "failed"
