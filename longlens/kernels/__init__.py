@@ -1,9 +1,14 @@
 """Our attention kernels: Triton implementations beside plain-PyTorch reference twins.
 
-A leaf package: it imports nothing else of longlens. Tensors are BTHD ([B, T, H, D]); states are fp32.
-Triton modules are imported on first use (so TRITON_INTERPRET can still be switched on before then).
+A leaf package: of longlens it imports only core's name registry (the kernel backends). Tensors are BTHD
+([B, T, H, D]); states are fp32. Every op takes `backend` ("auto" | "triton" | "reference"; see `dispatch`).
+Triton modules are imported on first use, so importing this package stays cheap.
+
+What runs in a model: `block_sparse_attention` (with `select_blocks`) and the gated delta rule back the VLM's
+`attn="sparse"` (longlens.lvlm.sparse). `linear_attention`, `hybrid_attention` and `merge_attention` are
+tested and benchmarked here, but no model path uses them yet.
 """
-from longlens.kernels.dispatch import backend_for, force_backend
+from longlens.kernels.dispatch import backend_for
 from longlens.kernels.ops.block_sparse import block_indices, block_sparse_attention, select_blocks
 from longlens.kernels.ops.gated_delta_rule import chunk_gated_delta_rule, recurrent_gated_delta_rule
 from longlens.kernels.ops.hybrid import FEATURE_MAPS, HybridCache, hybrid_attention, hybrid_attention_step
@@ -16,7 +21,6 @@ __all__ = [
     "block_sparse_attention",
     "chunk_gated_delta_rule",
     "FEATURE_MAPS",
-    "force_backend",
     "hybrid_attention",
     "hybrid_attention_step",
     "HybridCache",

@@ -1,63 +1,46 @@
-"""Pick the implementation of a kernel op: Triton on CUDA tensors, the PyTorch reference elsewhere.
+"""Which implementation of a kernel op runs: the caller's `backend` ("auto" | "triton" | "reference", the names of
+`longlens.core.registry.KERNEL_BACKENDS`), passed down as an argument.
 
-`LONGLENS_KERNELS=triton` or `=reference` forces one path. `triton` on CPU tensors means the Triton
-interpreter, which only takes effect if `TRITON_INTERPRET=1` is set before the Triton kernels are
-first imported; the kernel modules are imported lazily (on first call) so this module sets it for you
-when it decides to interpret. On a machine with CUDA it refuses instead: the interpreter is process-wide
-and would also take over the GPU kernels. `force_backend(name)` sets the variable for a `with` block.
+- "reference": the PyTorch twins, on any device.
+- "triton": the Triton kernels. On CUDA tensors natively; on CPU tensors only under Triton's interpreter, which
+  must have been switched on (TRITON_INTERPRET=1) before the process imported our Triton modules: otherwise a
+  clear error. Nothing here switches it on: the interpreter is process-wide (it would also take over every GPU
+  kernel) and Triton decides it when a kernel is decorated, so setting it later would not take effect anyway.
+- "auto": Triton on CUDA tensors, and on CPU tensors when the interpreter is on; else the reference twins.
+
+The interpreter flag is the one environment variable read here, and only to *detect* what Triton itself does
+with it (Triton reads it; we never set it).
 """
 from __future__ import annotations
 
-import contextlib
 import os
-from typing import Iterator
 
 import torch
 
-CHOICES = ("auto", "triton", "reference")
+from longlens.core.errors import InputError
+from longlens.core.registry import KERNEL_BACKENDS
+
+_TRUE = ("1", "true", "on", "yes")  # what Triton's own getenv_bool takes for true
 
 
-def backend_for(*tensors: torch.Tensor | None) -> str:
-    """Return "triton" or "reference" for an op called on `tensors` (None entries are ignored)."""
-    choice = os.environ.get("LONGLENS_KERNELS", "auto").strip().lower() or "auto"
-    if choice not in CHOICES:
-        raise ValueError(f"LONGLENS_KERNELS must be one of {CHOICES}, got {choice!r}")
-    present = [t for t in tensors if isinstance(t, torch.Tensor)]
-    on_cuda = bool(present) and all(t.is_cuda for t in present)
-    if choice == "reference":
+def interpreter_on() -> bool:
+    """True when Triton's CPU interpreter was switched on for this process (TRITON_INTERPRET, as Triton reads it)."""
+    return os.environ.get("TRITON_INTERPRET", "").strip().lower() in _TRUE
+
+
+def backend_for(*tensors: torch.Tensor | None, backend: str = "auto") -> str:
+    """"triton" or "reference" for an op called on `tensors` (None entries are ignored) with `backend`."""
+    KERNEL_BACKENDS.check(backend)
+    if backend == "reference":
         return "reference"
-    if choice == "auto":
-        return "triton" if on_cuda else "reference"
-    if not on_cuda:
-        _use_interpreter()
-    return "triton"
-
-
-def _use_interpreter() -> None:
-    """CPU tensors on the Triton path: only the interpreter can run them, and it is process-wide."""
-    interpret = os.environ.get("TRITON_INTERPRET")
-    if interpret == "1":
-        return
-    if interpret is not None or torch.cuda.is_available():
-        # On a CUDA machine the interpreter would also take over every GPU kernel of this process.
-        raise RuntimeError(
-            "LONGLENS_KERNELS=triton on CPU tensors needs the Triton interpreter: set TRITON_INTERPRET=1 before "
-            "the process starts (on a CUDA machine this interprets GPU calls too), or move the tensors to CUDA"
+    present = [t for t in tensors if isinstance(t, torch.Tensor)]
+    runnable = (bool(present) and all(t.is_cuda for t in present)) or interpreter_on()
+    if backend == "auto":
+        return "triton" if runnable else "reference"
+    if not runnable:
+        raise InputError(
+            "backend='triton' on CPU tensors needs Triton's interpreter: start the process with TRITON_INTERPRET=1 "
+            "(slow; on a CUDA machine it interprets the GPU kernels too), move the tensors to CUDA, or use "
+            "backend='reference' / 'auto'"
         )
-    os.environ["TRITON_INTERPRET"] = "1"
-
-
-@contextlib.contextmanager
-def force_backend(name: str) -> Iterator[None]:
-    """Within the block, LONGLENS_KERNELS=`name` ("triton", "reference" or "auto"); restored afterwards."""
-    if name not in CHOICES:
-        raise ValueError(f"backend must be one of {CHOICES}, got {name!r}")
-    before = os.environ.get("LONGLENS_KERNELS")
-    os.environ["LONGLENS_KERNELS"] = name
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("LONGLENS_KERNELS", None)
-        else:
-            os.environ["LONGLENS_KERNELS"] = before
+    return "triton"

@@ -23,6 +23,11 @@ def inputs(target, Tq, Tk, heads, d=D):
     return target.randn(1, Tq, hq, d), target.randn(1, Tk, hkv, d), target.randn(1, Tk, hkv, d)
 
 
+def ours(target, q, k, v, **kw):
+    """block_sparse_attention with blocks of BS on the target's backend."""
+    return block_sparse_attention(q, k, v, block_size=BS, backend=target.backend, **kw)
+
+
 def twin(q, k, v, mask, causal=True):
     """The naive twin in fp32 on the given block mask."""
     return naive.block_sparse_attention(q.float(), k.float(), v.float(), mask, block_size=BS, causal=causal, scale=D ** -0.5)
@@ -91,7 +96,7 @@ def independent_selection(q, k, bs, sink, window, topk, causal=True):
 @pytest.mark.parametrize("T", [63, 200, 300])
 def test_sparse_matches_naive(target, T, heads):
     q, k, v = inputs(target, T, T, heads)
-    o, lse = block_sparse_attention(q, k, v, block_size=BS, return_lse=True, **SPARSE)
+    o, lse = ours(target, q, k, v, return_lse=True, **SPARSE)
     mask = select_blocks(q, k, block_size=BS, **SPARSE)
     if T >= 200:  # long enough that the selection actually skips blocks
         assert mask.sum() < torch.ones_like(mask).tril().sum()
@@ -105,7 +110,7 @@ def test_sparse_matches_naive(target, T, heads):
 @pytest.mark.parametrize("T", [63, 200, 300])
 def test_all_blocks_equal_dense_causal(target, T, heads):
     q, k, v = inputs(target, T, T, heads)
-    o, lse = block_sparse_attention(q, k, v, block_size=BS, sink_blocks=0, window_blocks=0, topk_blocks=T, return_lse=True)
+    o, lse = ours(target, q, k, v, sink_blocks=0, window_blocks=0, topk_blocks=T, return_lse=True)
     mask = select_blocks(q, k, block_size=BS, sink_blocks=0, window_blocks=0, topk_blocks=T)
     nb = math.ceil(T / BS)
     assert torch.equal(mask, torch.ones(nb, nb, dtype=torch.bool, device=q.device).tril().expand_as(mask))
@@ -118,10 +123,10 @@ def test_fewer_queries_than_keys(target, Tk, Tq):
     """Decode (Tq = 1) and chunked prefill: the queries are the last Tq positions."""
     q, k, v = inputs(target, Tq, Tk, (4, 2))
     # all blocks: dense causal attention with the position offset
-    o_all = block_sparse_attention(q, k, v, block_size=BS, window_blocks=Tk, topk_blocks=0)
+    o_all = ours(target, q, k, v, window_blocks=Tk, topk_blocks=0)
     target.check(o_all, sdpa(q, k, v))
     # sparse: vs the naive twin on the same selection
-    o, lse = block_sparse_attention(q, k, v, block_size=BS, return_lse=True, **SPARSE)
+    o, lse = ours(target, q, k, v, return_lse=True, **SPARSE)
     mask = select_blocks(q, k, block_size=BS, **SPARSE)
     assert mask.shape == (1, 4, math.ceil(Tk / BS) - (Tk - Tq) // BS, math.ceil(Tk / BS))
     ref_o, ref_lse = twin(q, k, v, mask)
@@ -132,7 +137,7 @@ def test_fewer_queries_than_keys(target, Tk, Tq):
 @pytest.mark.parametrize("Tk,Tq", [(200, 200), (200, 30)])
 def test_non_causal_matches_naive(target, Tk, Tq):
     q, k, v = inputs(target, Tq, Tk, (4, 2))
-    o, lse = block_sparse_attention(q, k, v, block_size=BS, causal=False, return_lse=True, **SPARSE)
+    o, lse = ours(target, q, k, v, causal=False, return_lse=True, **SPARSE)
     mask = select_blocks(q, k, block_size=BS, causal=False, **SPARSE)
     ref_o, ref_lse = twin(q, k, v, mask, causal=False)
     target.check(o, ref_o)
@@ -144,8 +149,8 @@ def test_non_causal_matches_naive(target, Tk, Tq):
                                  dict(sink_blocks=0, window_blocks=0, topk_blocks=4)], ids=["s1w2k2", "s2w1k3", "s0w0k4"])
 @pytest.mark.parametrize("heads", GQA)
 @pytest.mark.parametrize("Tk,Tq", [(63, 63), (200, 200), (300, 300), (300, 1), (200, 45)])
-def test_selection_is_sinks_window_topk(Tk, Tq, heads, cfg):
-    q, k = torch.randn(1, Tq, heads[0], D), torch.randn(1, Tk, heads[1], D)
+def test_selection_is_sinks_window_topk(cpu, Tk, Tq, heads, cfg):
+    q, k = cpu.randn(1, Tq, heads[0], D), cpu.randn(1, Tk, heads[1], D)
     got = select_blocks(q, k, block_size=BS, **cfg)
     want = independent_selection(q, k, BS, cfg["sink_blocks"], cfg["window_blocks"], cfg["topk_blocks"])
     assert got.dtype == torch.bool and got.shape == want.shape
@@ -153,8 +158,8 @@ def test_selection_is_sinks_window_topk(Tk, Tq, heads, cfg):
 
 
 @pytest.mark.parametrize("heads", GQA)
-def test_selection_non_causal(heads):
-    q, k = torch.randn(1, 200, heads[0], D), torch.randn(1, 200, heads[1], D)
+def test_selection_non_causal(cpu, heads):
+    q, k = cpu.randn(1, 200, heads[0], D), cpu.randn(1, 200, heads[1], D)
     got = select_blocks(q, k, block_size=BS, sink_blocks=1, window_blocks=1, topk_blocks=2, causal=False)
     assert torch.equal(got, independent_selection(q, k, BS, 1, 1, 2, causal=False))
 
@@ -173,7 +178,7 @@ def test_unselected_blocks_are_never_read(target):
     k2, v2 = k.clone(), v.clone()
     k2[:, 3 * BS:4 * BS] = math.nan
     v2[:, 3 * BS:4 * BS] = math.nan
-    o, lse = block_sparse_attention(q, k2, v2, block_size=BS, block_mask=mask, return_lse=True)
+    o, lse = ours(target, q, k2, v2, block_mask=mask, return_lse=True)
     rows = torch.ones(T, dtype=torch.bool)
     rows[3 * BS:4 * BS] = False  # the diagonal rows of block 3 do read it
     target.check(o[:, rows], ref_o[:, rows])
@@ -185,11 +190,11 @@ def test_explicit_mask_with_empty_rows(target):
     T = 100
     q, k, v = inputs(target, T, T, (3, 1))
     nb = math.ceil(T / BS)
-    mask = torch.rand(1, 3, nb, nb, device=q.device) < 0.5
+    mask = target.rand(1, 3, nb, nb) < 0.5
     mask[:, 0, 2] = False  # head 0, query block 2: nothing
     mask[:, 1, 2] = False
     mask[:, 1, 2, 5] = True  # head 1, query block 2: only a future block
-    o, lse = block_sparse_attention(q, k, v, block_size=BS, block_mask=mask, return_lse=True)
+    o, lse = ours(target, q, k, v, block_mask=mask, return_lse=True)
     ref_o, ref_lse = twin(q, k, v, mask)
     for h in (0, 1):
         assert (o[:, 2 * BS:3 * BS, h] == 0).all()
@@ -198,10 +203,9 @@ def test_explicit_mask_with_empty_rows(target):
     check_lse(target, lse, ref_lse)
 
 
-def test_auto_dispatch_on_cpu_uses_reference(monkeypatch):
-    monkeypatch.delenv("LONGLENS_KERNELS", raising=False)
-    q, k, v = torch.randn(1, 80, 4, D), torch.randn(1, 80, 2, D), torch.randn(1, 80, 2, D)
-    o = block_sparse_attention(q, k, v, block_size=BS, **SPARSE)
+def test_reference_path_is_the_twin(cpu):
+    q, k, v = inputs(cpu, 80, 80, (4, 2))
+    o = ours(cpu, q, k, v, **SPARSE)
     ref, _ = twin(q, k, v, select_blocks(q, k, block_size=BS, **SPARSE))
     assert torch.equal(o, ref)
 
@@ -218,8 +222,8 @@ def test_auto_dispatch_on_cpu_uses_reference(monkeypatch):
         (((1, 40, 4, 16), (1, 40, 2, 16)), {"block_mask": torch.ones(1, 4, 2, 2, dtype=torch.bool)}, "block_mask"),
     ],
 )
-def test_bad_input_is_named(shapes, kw, message):
+def test_bad_input_is_named(cpu, shapes, kw, message):
     qs, ks = shapes
-    q, k = torch.randn(*qs), torch.randn(*ks)
+    q, k = cpu.randn(*qs), cpu.randn(*ks)
     with pytest.raises(ValueError, match=message):
         block_sparse_attention(q, k, k.clone(), **({"block_size": 16} | kw))

@@ -3,13 +3,13 @@ functions (the independent oracle) and our token-by-token twin; drop-in use insi
 from __future__ import annotations
 
 import inspect
+from functools import partial
 
 import pytest
 import torch
 from transformers.models.qwen3_5 import modeling_qwen3_5 as qwen
 
 import longlens.kernels as K
-import longlens.kernels.ops.gated_delta_rule as gdr_ops
 
 
 def gate(target, shape, spec):
@@ -46,7 +46,7 @@ def oracle(q, k, v, g, beta, h0, *, norm=True):
 def test_chunk_matches_transformers(target, B, T, HK, H, Kd, V, chunk_size):
     q, k, v, g, beta, h0 = make(target, B, T, HK, H, Kd, V)
     o, state = K.chunk_gated_delta_rule(q, k, v, g=g, beta=beta, chunk_size=chunk_size, initial_state=h0,
-                                        output_final_state=True, use_qk_l2norm_in_kernel=True)
+                                        output_final_state=True, use_qk_l2norm_in_kernel=True, backend=target.backend)
     ref_o, ref_state = oracle(q, k, v, g, beta, h0)
     assert o.dtype == q.dtype and state.dtype == torch.float32
     target.check(o, ref_o)
@@ -57,7 +57,7 @@ def test_chunk_without_l2norm_matches_transformers_chunk(target):
     """Unnormalised keys (scaled down so the delta rule stays stable) against transformers' chunked function."""
     q, k, v, g, beta, h0 = make(target, 1, 90, 2, 2, 16, 16)
     k = (k.float() * 0.2).to(k.dtype)
-    o, state = K.chunk_gated_delta_rule(q, k, v, g, beta, 32, h0, True, False)
+    o, state = K.chunk_gated_delta_rule(q, k, v, g, beta, 32, h0, True, False, backend=target.backend)
     ref_o, ref_state = qwen.torch_chunk_gated_delta_rule(q.float(), k.float(), v.float(), g=g, beta=beta.float(),
                                                          chunk_size=32, initial_state=h0, output_final_state=True)
     target.check(o, ref_o)
@@ -76,7 +76,7 @@ def test_chunk_without_l2norm_matches_transformers_chunk(target):
 def test_edge_gates(target, T, g, beta):
     q, k, v, g_, beta_, h0 = make(target, 1, T, 1, 2, 16, 16, g=g, beta=beta)
     o, state = K.chunk_gated_delta_rule(q, k, v, g=g_, beta=beta_, initial_state=h0, output_final_state=True,
-                                        use_qk_l2norm_in_kernel=True)
+                                        use_qk_l2norm_in_kernel=True, backend=target.backend)
     ref_o, ref_state = oracle(q, k, v, g_, beta_, h0)
     target.check(o, ref_o)
     target.check(state, ref_state)
@@ -87,7 +87,7 @@ def test_edge_gates(target, T, g, beta):
 def test_recurrent_matches_transformers(target):
     q, k, v, g, beta, h0 = make(target, 2, 33, 1, 2, 24, 16)
     o, state = K.recurrent_gated_delta_rule(q, k, v, g=g, beta=beta, initial_state=h0, output_final_state=True,
-                                            use_qk_l2norm_in_kernel=True)
+                                            use_qk_l2norm_in_kernel=True, backend=target.backend)
     ref_o, ref_state = oracle(q, k, v, g, beta, h0)
     target.check(o, ref_o)
     target.check(state, ref_state)
@@ -96,10 +96,10 @@ def test_recurrent_matches_transformers(target):
 def test_state_passing_across_a_split(target):
     T, split = 150, 77  # the split falls inside a chunk
     q, k, v, g, beta, h0 = make(target, 1, T, 1, 2, 16, 16)
-    _, s1 = K.chunk_gated_delta_rule(q[:, :split], k[:, :split], v[:, :split], g=g[:, :split], beta=beta[:, :split],
-                                     initial_state=h0, output_final_state=True, use_qk_l2norm_in_kernel=True)
-    o2, s2 = K.chunk_gated_delta_rule(q[:, split:], k[:, split:], v[:, split:], g=g[:, split:], beta=beta[:, split:],
-                                      initial_state=s1, output_final_state=True, use_qk_l2norm_in_kernel=True)
+    kw = dict(output_final_state=True, use_qk_l2norm_in_kernel=True, backend=target.backend)
+    head, tail = (tuple(x[:, part] for x in (q, k, v, g, beta)) for part in (slice(None, split), slice(split, None)))
+    _, s1 = K.chunk_gated_delta_rule(*head, initial_state=h0, **kw)
+    o2, s2 = K.chunk_gated_delta_rule(*tail, initial_state=s1, **kw)
     ref_o, ref_state = oracle(q, k, v, g, beta, h0)
     target.check(o2, ref_o[:, split:])
     target.check(s2, ref_state)
@@ -108,14 +108,12 @@ def test_state_passing_across_a_split(target):
 def test_decode_steps_equal_chunked(target):
     T = 24
     q, k, v, g, beta, h0 = make(target, 1, T, 1, 2, 16, 32)
-    o_chunk, s_chunk = K.chunk_gated_delta_rule(q, k, v, g=g, beta=beta, initial_state=h0, output_final_state=True,
-                                                use_qk_l2norm_in_kernel=True)
+    kw = dict(output_final_state=True, use_qk_l2norm_in_kernel=True, backend=target.backend)
+    o_chunk, s_chunk = K.chunk_gated_delta_rule(q, k, v, g, beta, initial_state=h0, **kw)
     state, outs = h0, []
     for t in range(T):
-        sl = slice(t, t + 1)
-        o_t, state = K.recurrent_gated_delta_rule(q[:, sl], k[:, sl], v[:, sl], g=g[:, sl], beta=beta[:, sl],
-                                                  initial_state=state, output_final_state=True,
-                                                  use_qk_l2norm_in_kernel=True)
+        o_t, state = K.recurrent_gated_delta_rule(*(x[:, t:t + 1] for x in (q, k, v, g, beta)), initial_state=state,
+                                                  **kw)
         outs.append(o_t)
     target.check(torch.cat(outs, dim=1), o_chunk.float())
     target.check(state, s_chunk)
@@ -129,7 +127,7 @@ def test_packed_sequences_equal_separate_runs(target):
     h0 = target.randn(len(lengths), 2, 16, 16).float()
     cu = torch.tensor([0, 30, 30, 75])
     o, states = K.chunk_gated_delta_rule(q, k, v, g=g, beta=beta, initial_state=h0, output_final_state=True,
-                                         use_qk_l2norm_in_kernel=True, cu_seqlens=cu)
+                                         use_qk_l2norm_in_kernel=True, cu_seqlens=cu, backend=target.backend)
     assert states.shape == (3, 2, 16, 16)
     target.check(states[1], h0[1])  # the empty sequence passes its state through
     for n, (a, b) in enumerate([(0, 30), (30, 75)]):
@@ -138,7 +136,7 @@ def test_packed_sequences_equal_separate_runs(target):
         target.check(states[[0, 2][n]][None], ref_s)
 
 
-def test_qwen35_layer_runs_on_ours(target, monkeypatch):
+def test_qwen35_layer_runs_on_ours(target, monkeypatch, spy):
     """A real Qwen3.5 Gated DeltaNet layer (random weights) gives the same output with our functions swapped
     in for transformers' own, in prefill (chunked) and in cached decode (recurrent)."""
     from transformers import DynamicCache
@@ -157,10 +155,10 @@ def test_qwen35_layer_runs_on_ours(target, monkeypatch):
             return torch.cat([layer(x[:, :39], cache=cache), layer(x[:, 39:], cache=cache)], dim=1)
 
     ref = run()  # transformers' own functions, same dtype
-    monkeypatch.setattr(qwen, "torch_chunk_gated_delta_rule", K.chunk_gated_delta_rule)
-    monkeypatch.setattr(qwen, "torch_recurrent_gated_delta_rule", K.recurrent_gated_delta_rule)
-    calls = [_spy(monkeypatch, qwen, "torch_chunk_gated_delta_rule"),
-             _spy(monkeypatch, qwen, "torch_recurrent_gated_delta_rule")]
+    monkeypatch.setattr(qwen, "torch_chunk_gated_delta_rule", partial(K.chunk_gated_delta_rule, backend=target.backend))
+    monkeypatch.setattr(qwen, "torch_recurrent_gated_delta_rule",
+                        partial(K.recurrent_gated_delta_rule, backend=target.backend))
+    calls = [spy(qwen, "torch_chunk_gated_delta_rule"), spy(qwen, "torch_recurrent_gated_delta_rule")]
     target.check(run(), ref.float())
     assert [len(c) for c in calls] == [1, 1]  # prefill went through ours, then the decode step
 
@@ -179,70 +177,36 @@ def test_signature_matches_transformers(ours, theirs):
 
 
 @pytest.mark.parametrize("chunk_size", [16, 64])
-def test_reference_paths_match_transformers(chunk_size):
-    q, k, v = torch.randn(2, 100, 2, 24), torch.randn(2, 100, 2, 24), torch.randn(2, 100, 4, 8)
-    g, beta, h0 = -torch.rand(2, 100, 4), torch.rand(2, 100, 4), torch.randn(2, 4, 24, 8)
-    ref_o, ref_s = qwen.torch_recurrent_gated_delta_rule(q, k, v, g=g, beta=beta, initial_state=h0,
-                                                         output_final_state=True, use_qk_l2norm_in_kernel=True)
+def test_reference_paths_match_transformers(cpu, chunk_size):
+    q, k, v, g, beta, h0 = make(cpu, 2, 100, 2, 4, 24, 8)
+    ref_o, ref_s = oracle(q, k, v, g, beta, h0)
     for fn, extra in ((K.chunk_gated_delta_rule, dict(chunk_size=chunk_size)), (K.recurrent_gated_delta_rule, {})):
         o, s = fn(q, k, v, g=g, beta=beta, initial_state=h0, output_final_state=True, use_qk_l2norm_in_kernel=True,
-                  cu_seqlens=None, **extra)
-        assert (o - ref_o).norm() / ref_o.norm() < 1e-5 and (s - ref_s).norm() / ref_s.norm() < 1e-5
+                  cu_seqlens=None, backend="reference", **extra)
+        cpu.check(o, ref_o, 1e-5)
+        cpu.check(s, ref_s, 1e-5)
     o, s = K.chunk_gated_delta_rule(q.bfloat16(), k.bfloat16(), v.bfloat16(), g=g, beta=beta.bfloat16(),
-                                    initial_state=h0, use_qk_l2norm_in_kernel=True)
+                                    initial_state=h0, use_qk_l2norm_in_kernel=True, backend="reference")
     assert o.dtype == torch.bfloat16 and s is None
     assert (o.float() - ref_o).norm() / ref_o.norm() < 2e-2
-
-
-def _spy(monkeypatch, module, name):
-    calls = []
-    real = getattr(module, name)
-    monkeypatch.setattr(module, name, lambda *a, **kw: calls.append(name) or real(*a, **kw))
-    return calls
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the Triton interpreter runs only where CUDA is absent")
-@pytest.mark.parametrize("env, expected", [(None, "reference"), ("reference", "reference"), ("triton", "triton")])
-def test_routing_on_cpu(monkeypatch, env, expected):
-    import longlens.kernels.ops.common.fused_recurrent as fused
-    import longlens.kernels.ops.gated_delta_rule.chunk as gdr_chunk
-
-    if env is None:
-        monkeypatch.delenv("LONGLENS_KERNELS", raising=False)
-    else:
-        monkeypatch.setenv("LONGLENS_KERNELS", env)
-    calls = {
-        "reference": [_spy(monkeypatch, gdr_ops, "naive_chunk_gated_delta_rule"),
-                      _spy(monkeypatch, gdr_ops, "naive_recurrent_gated_delta_rule")],
-        "triton": [_spy(monkeypatch, gdr_chunk, "chunk_gated_delta_rule_fwd"),
-                   _spy(monkeypatch, fused, "fused_recurrent_fwd")],
-    }
-    q, k, v = torch.randn(1, 20, 1, 16), torch.randn(1, 20, 1, 16), torch.randn(1, 20, 1, 16)
-    g, beta = -torch.rand(1, 20, 1), torch.rand(1, 20, 1)
-    o, _ = K.chunk_gated_delta_rule(q, k, v, g, beta)
-    K.recurrent_gated_delta_rule(q[:, :1], k[:, :1], v[:, :1], g[:, :1], beta[:, :1])
-    assert [len(c) for c in calls[expected]] == [1, 1]
-    other = "triton" if expected == "reference" else "reference"
-    assert [len(c) for c in calls[other]] == [0, 0]
-    ref_o, _ = qwen.torch_recurrent_gated_delta_rule(q, k, v, g=g, beta=beta)
-    assert (o - ref_o).norm() / ref_o.norm() < 1e-4
 
 
 @pytest.mark.parametrize(
     "change, match",
     [
         (dict(g=None), "g is required"),
-        (dict(beta=torch.rand(1, 8, 3)), "beta must have shape"),
-        (dict(query=torch.randn(1, 8, 2, 16), key=torch.randn(1, 8, 2, 16), value=torch.randn(1, 8, 3, 16),
-              g=-torch.rand(1, 8, 3), beta=torch.rand(1, 8, 3)), "multiple of the number of key heads"),
-        (dict(initial_state=torch.randn(1, 2, 16, 8)), "initial_state"),
+        (dict(beta=lambda x: x.rand(1, 8, 3)), "beta must have shape"),
+        (dict(query=lambda x: x.randn(1, 8, 2, 16), key=lambda x: x.randn(1, 8, 2, 16),
+              value=lambda x: x.randn(1, 8, 3, 16), g=lambda x: x.rand(1, 8, 3, low=-1.0),
+              beta=lambda x: x.rand(1, 8, 3)), "multiple of the number of key heads"),
+        (dict(initial_state=lambda x: x.randn(1, 2, 16, 8)), "initial_state"),
         (dict(chunk_size=100), "chunk_size"),
         (dict(cu_seqlens=torch.tensor([0, 5])), "cu_seqlens must rise"),
     ],
 )
-def test_bad_arguments_are_named(change, match):
-    args = dict(query=torch.randn(1, 8, 1, 16), key=torch.randn(1, 8, 1, 16), value=torch.randn(1, 8, 2, 16),
-                g=-torch.rand(1, 8, 2), beta=torch.rand(1, 8, 2))
-    args.update(change)
+def test_bad_arguments_are_named(cpu, change, match):
+    args = dict(query=cpu.randn(1, 8, 1, 16), key=cpu.randn(1, 8, 1, 16), value=cpu.randn(1, 8, 2, 16),
+                g=cpu.rand(1, 8, 2, low=-1.0), beta=cpu.rand(1, 8, 2))
+    args.update({name: x(cpu) if callable(x) else x for name, x in change.items()})
     with pytest.raises(ValueError, match=match):
         K.chunk_gated_delta_rule(**args)

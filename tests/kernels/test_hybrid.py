@@ -5,9 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from longlens.kernels import HybridCache, hybrid_attention, hybrid_attention_step
 from longlens.bench.kernels.common import rel_err
-from longlens.kernels.ops.hybrid import naive
+from longlens.kernels import HybridCache, hybrid_attention, hybrid_attention_step
+from longlens.kernels.ops.hybrid import HybridRule, naive
 
 D = 32
 GQA = [pytest.param((4, 2), id="gqa4:2"), pytest.param((3, 1), id="gqa3:1")]
@@ -19,10 +19,10 @@ def inputs(target, T, heads, d=D):
     return target.randn(1, T, hq, d), target.randn(1, T, hkv, d), target.randn(1, T, hkv, d)
 
 
-def twin(q, k, v, initial_state=None, **kw):
+def twin(q, k, v, initial_state=None, *, window, sink, feature_map="taylor2"):
     """The explicit twin in fp32; returns (o, final cache)."""
-    return naive.hybrid_attention(q.float(), k.float(), v.float(), scale=q.shape[-1] ** -0.5,
-                                  initial_state=initial_state, output_final_state=True, **kw)
+    rule = HybridRule(window, sink, feature_map, q.shape[-1] ** -0.5)
+    return naive.hybrid_attention(q.float(), k.float(), v.float(), rule, initial_state, output_final_state=True)
 
 
 def masked_softmax(q, k, v, allowed, scale=None):
@@ -49,7 +49,7 @@ def check_cache(target, got, want, tol=None):
 def test_matches_naive(target, T, heads):
     q, k, v = inputs(target, T, heads)
     kw = dict(window=40, sink=4, feature_map="taylor2")
-    o, cache = hybrid_attention(q, k, v, output_final_state=True, **kw)
+    o, cache = hybrid_attention(q, k, v, output_final_state=True, backend=target.backend, **kw)
     ref_o, ref_cache = twin(q, k, v, **kw)
     assert o.dtype == q.dtype and o.shape == q.shape
     target.check(o, ref_o)
@@ -60,7 +60,7 @@ def test_matches_naive(target, T, heads):
 def test_feature_maps_match_naive(target, feature_map):
     q, k, v = inputs(target, 200, (4, 2))
     kw = dict(window=24, sink=3, feature_map=feature_map)
-    o, cache = hybrid_attention(q, k, v, output_final_state=True, **kw)
+    o, cache = hybrid_attention(q, k, v, output_final_state=True, backend=target.backend, **kw)
     ref_o, ref_cache = twin(q, k, v, **kw)
     target.check(o, ref_o)
     check_cache(target, cache, ref_cache)
@@ -74,7 +74,7 @@ def test_feature_maps_match_naive(target, feature_map):
 @pytest.mark.parametrize("T", [63, 200, 300])
 def test_window_longer_than_input_is_exact_softmax(target, T, heads):
     q, k, v = inputs(target, T, heads)
-    o, _ = hybrid_attention(q, k, v, window=T + 7, sink=4)
+    o, _ = hybrid_attention(q, k, v, window=T + 7, sink=4, backend=target.backend)
     pos = torch.arange(T, device=q.device)
     target.check(o, masked_softmax(q, k, v, pos[None, :] <= pos[:, None]))
 
@@ -86,7 +86,7 @@ def test_taylor2_approximates_softmax_at_small_logits(target):
         pytest.skip("the approximation bound is stated for fp32 inputs")
     T, scale = 200, 0.02
     q, k, v = inputs(target, T, (4, 2))
-    o, _ = hybrid_attention(q, k, v, window=16, sink=2, scale=scale)
+    o, _ = hybrid_attention(q, k, v, window=16, sink=2, scale=scale, backend=target.backend)
     pos = torch.arange(T, device=q.device)
     causal = pos[None, :] <= pos[:, None]
     full = masked_softmax(q, k, v, causal, scale=scale)
@@ -100,7 +100,7 @@ def test_decode_steps_equal_the_full_op(target, feature_map):
     T = 63
     q, k, v = inputs(target, T, (3, 1))
     kw = dict(window=16, sink=3, feature_map=feature_map)
-    o_full, c_full = hybrid_attention(q, k, v, output_final_state=True, **kw)
+    o_full, c_full = hybrid_attention(q, k, v, output_final_state=True, backend=target.backend, **kw)
     cache = HybridCache.empty(1, 1, D, dtype=q.dtype, device=q.device, **kw)
     outs = []
     for t in range(T):
@@ -116,7 +116,8 @@ def test_prefill_then_decode(target):
     q, k, v = inputs(target, T, (4, 2))
     kw = dict(window=40, sink=4, feature_map="taylor2")
     ref_o, _ = twin(q, k, v, **kw)
-    o1, cache = hybrid_attention(q[:, :150], k[:, :150], v[:, :150], output_final_state=True, **kw)
+    o1, cache = hybrid_attention(*(x[:, :150] for x in (q, k, v)), output_final_state=True, backend=target.backend,
+                                 **kw)
     outs = [o1]
     for t in range(150, T):
         o_t, cache = hybrid_attention_step(q[:, t:t + 1], k[:, t:t + 1], v[:, t:t + 1], cache)
@@ -131,30 +132,30 @@ def test_state_passing_across_a_split(target, split):
     T = 200
     q, k, v = inputs(target, T, (4, 2))
     kw = dict(window=40, sink=4, feature_map="taylor2")
-    o_whole, c_whole = hybrid_attention(q, k, v, output_final_state=True, **kw)
-    o1, c1 = hybrid_attention(q[:, :split], k[:, :split], v[:, :split], output_final_state=True, **kw)
-    o2, c2 = hybrid_attention(q[:, split:], k[:, split:], v[:, split:], initial_state=c1, output_final_state=True, **kw)
+    head, tail = ([x[:, part] for x in (q, k, v)] for part in (slice(None, split), slice(split, None)))
+    ours = dict(output_final_state=True, backend=target.backend, **kw)
+    o_whole, c_whole = hybrid_attention(q, k, v, **ours)
+    o1, c1 = hybrid_attention(*head, **ours)
+    o2, c2 = hybrid_attention(*tail, initial_state=c1, **ours)
     target.check(torch.cat([o1, o2], 1), o_whole.float())
     check_cache(target, c2, c_whole)
     # the reference path carries state the same way
     ref_o, ref_c = twin(q, k, v, **kw)
-    r1, rc1 = twin(q[:, :split], k[:, :split], v[:, :split], **kw)
-    r2, rc2 = twin(q[:, split:], k[:, split:], v[:, split:], initial_state=rc1, **kw)
+    r1, rc1 = twin(*head, **kw)
+    r2, rc2 = twin(*tail, initial_state=rc1, **kw)
     target.check(torch.cat([r1, r2], 1), ref_o, tol=1e-4)
     check_cache(target, rc2, ref_c, tol=1e-4)
 
 
-def test_auto_dispatch_on_cpu_uses_reference(monkeypatch):
-    monkeypatch.delenv("LONGLENS_KERNELS", raising=False)
-    q, k, v = torch.randn(1, 50, 4, D), torch.randn(1, 50, 2, D), torch.randn(1, 50, 2, D)
-    o, _ = hybrid_attention(q, k, v, window=8, sink=2)
-    ref, _ = naive.hybrid_attention(q, k, v, window=8, sink=2, feature_map="taylor2", scale=D ** -0.5,
-                                    initial_state=None, output_final_state=False)
+def test_reference_path_is_the_twin(cpu):
+    q, k, v = inputs(cpu, 50, (4, 2))
+    o, _ = hybrid_attention(q, k, v, window=8, sink=2, backend="reference")
+    ref, _ = twin(q, k, v, window=8, sink=2)
     assert torch.equal(o, ref)
 
 
-def test_bad_input_is_named():
-    q, k, v = torch.randn(1, 10, 4, D), torch.randn(1, 10, 2, D), torch.randn(1, 10, 2, D)
+def test_bad_input_is_named(cpu):
+    q, k, v = inputs(cpu, 10, (4, 2))
     with pytest.raises(ValueError, match="window"):
         hybrid_attention(q, k, v, window=0)
     with pytest.raises(ValueError, match="feature_map"):

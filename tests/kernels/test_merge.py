@@ -22,13 +22,13 @@ def test_merge_of_two_halves_equals_the_whole(target, Tk, Tq, heads):
     q, k, v = target.randn(1, Tq, hq, 32), target.randn(1, Tk, hkv, 32), target.randn(1, Tk, hkv, 32)
     nk = math.ceil(Tk / BS)
     nq = nk - (Tk - Tq) // BS
-    side = torch.rand(1, hq, nq, nk, device=q.device) < 0.5
+    side = target.rand(1, hq, nq, nk) < 0.5
     side[..., 0] = True  # key block 0 always on side A: the first query block sees nothing on side B
-    o1, l1 = block_sparse_attention(q, k, v, block_size=BS, block_mask=side, return_lse=True)
-    o2, l2 = block_sparse_attention(q, k, v, block_size=BS, block_mask=~side, return_lse=True)
+    o1, l1 = block_sparse_attention(q, k, v, block_size=BS, block_mask=side, return_lse=True, backend=target.backend)
+    o2, l2 = block_sparse_attention(q, k, v, block_size=BS, block_mask=~side, return_lse=True, backend=target.backend)
     if Tq == Tk:
         assert torch.isneginf(l2[:, :BS]).all()  # the empty side is really there
-    o, lse = merge_attention(o1, l1, o2, l2)
+    o, lse = merge_attention(o1, l1, o2, l2, backend=target.backend)
     everything = torch.ones(1, hq, nq, nk, dtype=torch.bool, device=q.device)
     o_all, l_all = block_naive.block_sparse_attention(q.float(), k.float(), v.float(), everything, block_size=BS,
                                                       causal=True, scale=32 ** -0.5)
@@ -37,12 +37,12 @@ def test_merge_of_two_halves_equals_the_whole(target, Tk, Tq, heads):
     target.check(lse, l_all)
 
 
-def test_merge_matches_explicit_softmax(target):
-    """Partials written out by hand over two disjoint key sets, some rows empty on one or both sides."""
+def test_merge_matches_explicit_softmax(target, cpu):
+    """Partials written out by hand (on CPU, fp32) over two disjoint key sets, some rows empty on one or both sides."""
     B, T, H, D, N = 2, 37, 3, 24, 50
-    q, k, v = torch.randn(B, T, H, D), torch.randn(B, N, H, D), torch.randn(B, N, H, D)
+    q, k, v = cpu.randn(B, T, H, D), cpu.randn(B, N, H, D), cpu.randn(B, N, H, D)
     s = torch.einsum("bthd,bnhd->bthn", q, k) / math.sqrt(D)
-    in_a = torch.rand(B, T, H, N) < 0.4
+    in_a = cpu.rand(B, T, H, N) < 0.4
     in_b = ~in_a
     in_a[:, 3] = False  # row 3: side A empty
     in_b[:, 5] = False  # row 5: side B empty
@@ -57,7 +57,8 @@ def test_merge_matches_explicit_softmax(target):
     (o1, l1), (o2, l2), (o12, l12) = partial(in_a), partial(in_b), partial(in_a | in_b)
     o1[:, 3] = math.nan  # the output of an empty side is garbage and must be ignored
     dev = target.device
-    o, lse = merge_attention(o1.to(dev, target.dtype), l1.to(dev), o2.to(dev, target.dtype), l2.to(dev))
+    o, lse = merge_attention(o1.to(dev, target.dtype), l1.to(dev), o2.to(dev, target.dtype), l2.to(dev),
+                             backend=target.backend)
     assert (o[:, 7] == 0).all() and torch.isneginf(lse[:, 7]).all()
     assert torch.equal(torch.isneginf(lse.cpu()), torch.isneginf(l12))
     target.check(o, o12)
@@ -68,9 +69,9 @@ def test_merge_matches_explicit_softmax(target):
     assert torch.equal(torch.isneginf(ref_l), torch.isneginf(l12))
 
 
-def test_bad_shapes_are_named():
-    o, lse = torch.randn(1, 4, 2, 8), torch.randn(1, 4, 2)
+def test_bad_shapes_are_named(cpu):
+    o, lse = cpu.randn(1, 4, 2, 8), cpu.randn(1, 4, 2)
     with pytest.raises(ValueError, match="lse1, lse2"):
-        merge_attention(o, lse, o, torch.randn(1, 4, 3))
+        merge_attention(o, lse, o, cpu.randn(1, 4, 3))
     with pytest.raises(ValueError, match="o1, o2"):
-        merge_attention(o, lse, torch.randn(1, 4, 2, 9), lse)
+        merge_attention(o, lse, cpu.randn(1, 4, 2, 9), lse)

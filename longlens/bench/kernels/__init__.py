@@ -1,7 +1,8 @@
 """`longlens bench kernels`: timings of our kernels against SDPA and other baselines.
 
-Each op folder contributes a `bench.py` with `rows(*, quick: bool) -> list[dict]` (GPU timings) and
-`smoke() -> list[dict]` (a small correctness check that also runs on CPU); `run` collects them.
+Each op has a module here (OP_BENCHES) with `OP`, `rows_at(T, ...) -> list[dict]` (GPU timings at one length),
+`PEAK` (the peak table its `peak` argument comes from, or None) and `smoke() -> list[dict]` (a small correctness
+check that also runs on CPU); `run` sweeps the lengths or runs the smokes.
 `measure` is the one timer everybody uses: warm-ups, then the median of repeats (CUDA events on GPU);
 `timing_row` turns a time into ms, tokens/s, GB/s and the fraction of the GPU's memory-bandwidth roofline.
 On GPU, `run` also returns a PNG plot under "figures" (written beside the JSON by the bench hub).
@@ -138,10 +139,17 @@ def run(*, quick: bool = False) -> dict:
     notes: list[str] = []
     gpu = torch.cuda.is_available()
     if not gpu:
-        notes.append("no GPU present: ran the correctness smoke (Triton interpreter vs reference), no timings")
+        from longlens.bench.kernels.common import smoke_target
+
+        notes.append("no GPU present: ran the correctness smoke, no timings; " + (
+            "Triton interpreter vs reference" if smoke_target()[1] == "triton" else
+            "chunked PyTorch path vs the token-by-token reference (start with TRITON_INTERPRET=1 to check the Triton "
+            "kernels in Triton's interpreter)"))
+    from longlens.bench.kernels.common import sweep
+
     for name in OP_BENCHES:
         mod = importlib.import_module(name)
-        rows += mod.rows(quick=quick) if gpu else mod.smoke()
+        rows += sweep(mod.OP, mod.rows_at, quick=quick, peak=mod.PEAK) if gpu else mod.smoke()
     result = {"rows": rows, "notes": notes}
     if gpu:
         gpu_name = torch.cuda.get_device_name(0)

@@ -1,4 +1,4 @@
-"""Benchmarks of block-sparse attention (and merge): GPU timings (`rows`) and the CPU correctness smoke (`smoke`).
+"""Benchmarks of block-sparse attention (and merge): GPU timings (`rows_at`) and the CPU correctness smoke (`smoke`).
 
 GPU: B=1, H=32, d=128, bf16, causal; ours with sinks 1 + window 8 + top-k 8 blocks of 64 vs causal SDPA
 and vs compiled FlexAttention with the very same block list (`flex_attention` rows; `err_vs_flex` checks
@@ -16,19 +16,21 @@ import logging
 import torch
 
 from longlens.bench.kernels import measure, peak_bf16_flops, timing_row
-from longlens.kernels.dispatch import force_backend
+from longlens.bench.kernels.common import (rel_err, repeats, sdpa_rows, smoke_inputs, smoke_row, smoke_target,
+                                           speedups)
 from longlens.kernels.ops.block_sparse import block_indices, block_sparse_attention, naive, select_blocks
-from longlens.bench.kernels.common import rel_err, repeats, sdpa_rows, smoke_target, speedups, sweep
 from longlens.kernels.ops.merge import merge_attention
 
 log = logging.getLogger(__name__)
 
+PEAK = peak_bf16_flops  # the table `rows_at`'s `peak` (FLOP/s) comes from
 OP, STEP = "block_sparse_attention", "block_sparse_attention_step"
 B, H, D, BLOCK = 1, 32, 128, 64
 SELECT = dict(sink_blocks=1, window_blocks=8, topk_blocks=8)
 
 
-def rows_at(T: int, *, peak: float | None, device: str = "cuda", heads: int = H, dim: int = D) -> list[dict]:
+def rows_at(T: int, *, peak: float | None, device: str = "cuda", heads: int = H, dim: int = D,
+            backend: str = "auto") -> list[dict]:
     """Timing rows at sequence length T: ours, SDPA, FlexAttention, and the decode call after T tokens.
 
     `peak`: dense bf16 FLOP/s of the GPU (None: no roofline fraction)."""
@@ -60,7 +62,7 @@ def rows_at(T: int, *, peak: float | None, device: str = "cuda", heads: int = H,
             r["compute_roofline"] = r["tflops"] * 1e12 / peak if peak else None
         rows.append(r)
     q1 = q[:, -1:]
-    step_ms = measure(lambda: block_sparse_attention(q1, k, v, block_size=BLOCK, **SELECT))
+    step_ms = measure(lambda: block_sparse_attention(q1, k, v, block_size=BLOCK, backend=backend, **SELECT))
     rows.append(timing_row(op=STEP, impl="longlens", T=T, ms=step_ms))
     speedups(rows)
     return rows
@@ -90,40 +92,30 @@ def _flex(q, k, v, idx, counts, ours, T) -> tuple[float | None, float | None]:
         return None, None
 
 
-def rows(*, quick: bool = False) -> list[dict]:
-    """GPU timings for every length (see module docstring)."""
-    peak = peak_bf16_flops(torch.cuda.get_device_name(0))
-    return sweep(OP, lambda T: rows_at(T, peak=peak), quick=quick)
-
 
 def smoke() -> list[dict]:
-    """Triton (natively on CUDA, else the interpreter) against the twin and SDPA at a small shape; fp32."""
+    """Ours (Triton natively on CUDA, else the interpreter when on) against the twin and SDPA at a small shape;
+    fp32."""
     T, bs, d = 256, 16, 32
-    device, impl = smoke_target()
-    q, k, v = (torch.randn(1, T, h, d, device=device) for h in (4, 2, 2))
+    device, backend, impl = smoke_target()
+    q, k, v, coin = smoke_inputs((1, T, 4, d), (1, T, 2, d), (1, T, 2, d), (1, 4, T // bs, T // bs), device=device)
     sel = dict(block_size=bs, sink_blocks=1, window_blocks=2, topk_blocks=2)
     mask = select_blocks(q, k, **sel)
     ref_o, ref_lse = naive.block_sparse_attention(q, k, v, mask, block_size=bs, causal=True, scale=d ** -0.5)
     sdpa = torch.nn.functional.scaled_dot_product_attention(
         q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True, enable_gqa=True).transpose(1, 2)
-    half = torch.rand(mask.shape, device=device) < 0.5
-    with force_backend("triton"):
-        o, lse = block_sparse_attention(q, k, v, return_lse=True, **sel)
-        o_all = block_sparse_attention(q, k, v, block_size=bs, window_blocks=T, topk_blocks=0)
-        o1, l1 = block_sparse_attention(q, k, v, block_size=bs, block_mask=half, return_lse=True)
-        o2, l2 = block_sparse_attention(q, k, v, block_size=bs, block_mask=~half, return_lse=True)
-        merged = merge_attention(o1, l1, o2, l2)[0]
+    half = coin > 0
+    o, lse = block_sparse_attention(q, k, v, return_lse=True, backend=backend, **sel)
+    o_all = block_sparse_attention(q, k, v, block_size=bs, window_blocks=T, topk_blocks=0, backend=backend)
+    o1, l1 = block_sparse_attention(q, k, v, block_size=bs, block_mask=half, return_lse=True, backend=backend)
+    o2, l2 = block_sparse_attention(q, k, v, block_size=bs, block_mask=~half, return_lse=True, backend=backend)
+    merged = merge_attention(o1, l1, o2, l2, backend=backend)[0]
     shape = f"Hq:Hkv 4:2 d{d} block{bs}"
     nq = mask.shape[2]
-    visited = float(mask.sum()) / (mask.shape[1] * nq * (nq + 1) / 2)
-    out = [
-        {"op": OP, "impl": impl, "T": T, "shape": shape + " sink1 window2 top2", "check": "vs naive twin",
-         "rel_err_o": rel_err(o, ref_o), "rel_err_lse": rel_err(lse, ref_lse), "visited": visited},
-        {"op": OP, "impl": impl, "T": T, "shape": shape + " all blocks", "check": "vs SDPA causal",
-         "rel_err_o": rel_err(o_all, sdpa)},
-        {"op": "merge_attention", "impl": impl, "T": T, "shape": shape, "check": "two random halves vs SDPA",
-         "rel_err_o": rel_err(merged, sdpa)},
+    rows = [
+        smoke_row(OP, impl, T, shape + " sink1 window2 top2", check="vs naive twin", o=(o, ref_o), lse=(lse, ref_lse)),
+        smoke_row(OP, impl, T, shape + " all blocks", check="vs SDPA causal", o=(o_all, sdpa)),
+        smoke_row("merge_attention", impl, T, shape, check="two random halves vs SDPA", o=(merged, sdpa)),
     ]
-    for r in out:
-        r["ok"] = max(r.get("rel_err_o", 0.0), r.get("rel_err_lse", 0.0)) < 1e-4
-    return out
+    rows[0]["visited"] = float(mask.sum()) / (mask.shape[1] * nq * (nq + 1) / 2)
+    return rows

@@ -62,12 +62,15 @@ def sdpa_rows(op: str, step_op: str, q: torch.Tensor, k: torch.Tensor, v: torch.
     return rows
 
 
-def sweep(op: str, rows_at: Callable[[int], list[dict]], *, quick: bool) -> list[dict]:
-    """rows_at(T) for each length, freeing GPU memory in between; stops at the first out-of-memory."""
+def sweep(op: str, rows_at: Callable[..., list[dict]], *, quick: bool,
+          peak: Callable[[str], float | None] | None = None) -> list[dict]:
+    """rows_at(T) for each length (rows_at(T, peak=peak(GPU name)) when a `peak` table is given), freeing GPU
+    memory in between; stops at the first out-of-memory."""
+    extra = {} if peak is None else {"peak": peak(torch.cuda.get_device_name(0))}
     out: list[dict] = []
     for T in lengths(quick):
         try:
-            out += rows_at(T)
+            out += rows_at(T, **extra)
         except torch.cuda.OutOfMemoryError:
             log.warning("%s: out of memory at T=%d; longer sequences skipped", op, T)
             out.append({"op": op, "impl": "longlens", "T": T, "note": "out of memory: this and longer T skipped"})
@@ -86,9 +89,31 @@ def speedups(rows: list[dict], ours: str = "longlens") -> None:
             base[f"x_{r['impl']}"] = r["ms"] / base["ms"]
 
 
-def smoke_target() -> tuple[str, str]:
-    """(device, label) of the correctness smoke: CUDA natively when present, else the Triton interpreter."""
-    return ("cuda", "triton") if torch.cuda.is_available() else ("cpu", "triton-interpreter")
+def smoke_target() -> tuple[str, str, str]:
+    """(device, backend, label) of the correctness smoke: Triton natively on CUDA; on CPU Triton's interpreter when
+    it was switched on before start (TRITON_INTERPRET=1), else the chunked PyTorch path (nothing switches the
+    interpreter on from here: it is process-wide)."""
+    from longlens.kernels.dispatch import interpreter_on
+
+    if torch.cuda.is_available():
+        return "cuda", "triton", "triton"
+    return ("cpu", "triton", "triton-interpreter") if interpreter_on() else ("cpu", "reference", "reference")
+
+
+def smoke_inputs(*shapes: tuple[int, ...], device: str, seed: int = 0) -> list[torch.Tensor]:
+    """Standard-normal fp32 tensors of `shapes` on `device`, the same on every run (seeded)."""
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(*shape, generator=gen).to(device) for shape in shapes]
+
+
+def smoke_row(op: str, impl: str, T: int, shape: str, **pairs: tuple[torch.Tensor, torch.Tensor] | str) -> dict:
+    """One smoke row: `rel_err_<name>` of each (ours, reference) pair, `ok` when all are below 1e-4; string
+    values (e.g. check=...) are copied as they are."""
+    row = {"op": op, "impl": impl, "T": T, "shape": shape}
+    errs = {f"rel_err_{name}": rel_err(*pair) for name, pair in pairs.items() if not isinstance(pair, str)}
+    row.update({name: v for name, v in pairs.items() if isinstance(v, str)}, **errs)
+    row["ok"] = max(errs.values()) < 1e-4
+    return row
 
 
 def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:

@@ -1,7 +1,7 @@
 """Block-sparse softmax attention: attention sinks + local window + content top-k key blocks.
 
-`block_sparse_attention` picks the Triton kernel (kernel.py) or the PyTorch reference (naive.py) with
-`longlens.kernels.dispatch.backend_for`; both visit exactly the blocks `select_blocks` returns.
+`block_sparse_attention` runs the Triton kernel (kernel.py) or the PyTorch reference (naive.py), as `backend`
+says (`longlens.kernels.dispatch`); both visit exactly the blocks `select_blocks` returns.
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def block_sparse_attention(
     scale: float | None = None,
     block_mask: torch.Tensor | None = None,
     return_lse: bool = False,
+    backend: str = "auto",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Softmax attention over a selected set of key blocks per query block and head.
 
@@ -45,6 +46,7 @@ def block_sparse_attention(
     mean-pooled query/key similarity (`select_blocks` gives the exact set). With `block_mask` (bool,
     broadcastable to [B, Hq, nQ, nK]) exactly those blocks (intersected with causal) are visited;
     a query row with no visible key then gets o = 0 and lse = -inf. `scale` defaults to D^-0.5.
+    backend: "auto" | "triton" | "reference" (`longlens.kernels.dispatch`).
 
     Returns o [B, Tq, Hq, D] in q's dtype, and with return_lse also lse [B, Tq, Hq] fp32 (natural
     log of the softmax normaliser of the scaled scores), so partials over disjoint key sets merge
@@ -53,7 +55,7 @@ def block_sparse_attention(
     B, Tq, Tk, Hq, Hkv, D = check_qkv(q, k, v, op="block_sparse_attention")
     check_block_size(block_size)
     scale = default_scale(scale, D)
-    backend = backend_for(q, k, v)
+    backend = backend_for(q, k, v, backend=backend)
     if block_mask is not None:
         mask = normalize_block_mask(block_mask.to(q.device), B, Hq, Tq, Tk, block_size, causal)
         idx, counts = mask_to_indices(mask) if backend == "triton" else (None, None)

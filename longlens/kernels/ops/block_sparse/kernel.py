@@ -1,14 +1,10 @@
 """Triton block-sparse flash attention: each query block visits only its listed key blocks.
 
 One program per (query block, batch x query head). It loads its query tile once, then for each key
-block in its index list runs one online-softmax step (fp32 running max / sum / accumulator, exp2 with
-log2(e) folded into the scale). Query and key blocks have the same size and are aligned to absolute
-positions, so only the diagonal block needs the causal mask; the mask is applied token-wise on every
-visited block anyway (cheap, and it also covers explicit masks and partial last blocks).
-
-Numerics: every tile is upcast to fp32 right after loading. For 16-bit inputs on a GPU the two
-`tl.dot` operands are cast back to the input dtype (exact for q, k; p rounds like FlashAttention) so
-the tensor cores run at 16-bit rate; accumulation is fp32 throughout. fp32 inputs use IEEE fp32 dots.
+block in its index list runs one online-softmax step (`common/softmax.py`, numerics there). Query and key
+blocks have the same size and are aligned to absolute positions, so only the diagonal block needs the causal
+mask; the mask is applied token-wise on every visited block anyway (cheap, and it also covers explicit masks
+and partial last blocks).
 """
 from __future__ import annotations
 
@@ -16,44 +12,9 @@ import torch
 import triton
 import triton.language as tl
 
-from longlens.kernels.ops.common.utils import block, dot_precision, interpreting
-
-LOG2E = 1.4426950408889634
-
-
-def dot_dtype(dtype: torch.dtype, device: torch.device):
-    """Triton dtype of the dot operands: the input's 16-bit type on a GPU, else fp32."""
-    if device.type != "cuda" or interpreting():
-        return tl.float32
-    return {torch.bfloat16: tl.bfloat16, torch.float16: tl.float16}.get(dtype, tl.float32)
-
-
-@triton.jit
-def online_softmax_step(q, k, v, ok, m_i, l_i, acc, qk_scale, DOT: tl.constexpr, PREC: tl.constexpr):
-    """One flash-attention step on fp32 tiles q [M, D], k/v [N, D] with bool ok [M, N] (log2 domain).
-
-    Rows that have seen no allowed key keep m = -inf, l = 0, acc = 0 (no NaN: the max is made safe).
-    """
-    s = tl.dot(q.to(DOT), tl.trans(k.to(DOT)), input_precision=PREC) * qk_scale
-    s = tl.where(ok, s, float("-inf"))
-    m_new = tl.maximum(m_i, tl.max(s, 1))
-    m_safe = tl.where(m_new == float("-inf"), 0.0, m_new)
-    alpha = tl.exp2(m_i - m_safe)
-    p = tl.exp2(s - m_safe[:, None])
-    l_i = l_i * alpha + tl.sum(p, 1)
-    acc = acc * alpha[:, None] + tl.dot(p.to(DOT), v.to(DOT), input_precision=PREC)
-    return m_new, l_i, acc
-
-
-@triton.jit
-def online_softmax_finish(m_i, l_i, acc):
-    """Normalised output [M, D] and natural-log LSE [M]; a row with no key gets 0 and -inf."""
-    seen = l_i > 0.0
-    l_safe = tl.where(seen, l_i, 1.0)
-    o = acc / l_safe[:, None]
-    lse = tl.where(seen, (m_i + tl.log2(l_safe)) * 0.6931471805599453, float("-inf"))
-    return o, lse
-
+from longlens.kernels.ops.common.softmax import LOG2E, bth_strides, dot_dtype
+from longlens.kernels.ops.common.softmax import load_rows, softmax_start, softmax_step, softmax_store
+from longlens.kernels.ops.common.utils import block, dot_precision
 
 @triton.jit
 def _block_sparse_fwd(
@@ -80,11 +41,8 @@ def _block_sparse_fwd(
     d_ok = offs_d < D
 
     row64 = row.to(tl.int64)  # offsets pass 2^31 at ~0.5M tokens x 32 heads x 128
-    q = tl.load(Q + b * sqb + row64[:, None] * sqt + h * sqh + offs_d[None, :],
-                mask=row_ok[:, None] & d_ok[None, :], other=0.0).to(tl.float32)
-    m_i = tl.full([BLOCK], float("-inf"), tl.float32)
-    l_i = tl.zeros([BLOCK], tl.float32)
-    acc = tl.zeros([BLOCK, BLOCK_D], tl.float32)
+    q = load_rows(Q + b * sqb + h * sqh, row64, row_ok, offs_d, d_ok, sqt)
+    m_i, l_i, acc = softmax_start(BLOCK, BLOCK_D)
 
     n = tl.load(CNT + b * scb + h * sch + r)
     idx_ptr = IDX + b * sib + h * sih + r * siq
@@ -92,19 +50,15 @@ def _block_sparse_fwd(
         kb = tl.load(idx_ptr + i)
         pos_n = kb * BLOCK + tl.arange(0, BLOCK)
         n_ok = pos_n < Tk
-        kv_mask = n_ok[:, None] & d_ok[None, :]
         pos64 = pos_n.to(tl.int64)
-        k = tl.load(K + b * skb + pos64[:, None] * skt + hk * skh + offs_d[None, :], mask=kv_mask, other=0.0).to(tl.float32)
-        v = tl.load(V + b * svb + pos64[:, None] * svt + hk * svh + offs_d[None, :], mask=kv_mask, other=0.0).to(tl.float32)
+        k = load_rows(K + b * skb + hk * skh, pos64, n_ok, offs_d, d_ok, skt)
+        v = load_rows(V + b * svb + hk * svh, pos64, n_ok, offs_d, d_ok, svt)
         ok = n_ok[None, :]
         if CAUSAL:
             ok = ok & (pos_n[None, :] <= pos_m[:, None])
-        m_i, l_i, acc = online_softmax_step(q, k, v, ok, m_i, l_i, acc, qk_scale, DOT, PREC)
+        m_i, l_i, acc = softmax_step(q, k, v, ok, m_i, l_i, acc, qk_scale, DOT, PREC)
 
-    o, lse = online_softmax_finish(m_i, l_i, acc)
-    tl.store(O + b * sob + row64[:, None] * sot + h * soh + offs_d[None, :], o.to(O.dtype.element_ty),
-             mask=row_ok[:, None] & d_ok[None, :])
-    tl.store(LSE + b * slb + row64 * slt + h, lse, mask=row_ok)
+    softmax_store(O + b * sob + h * soh, LSE + b * slb + h, m_i, l_i, acc, row64, row_ok, offs_d, d_ok, sot, slt)
 
 
 def block_sparse_fwd(
@@ -137,12 +91,7 @@ def block_sparse_fwd(
     q_off = Tk - Tq
     grid = (nQ, B * Hq)
     _block_sparse_fwd[grid](
-        q, k, v, o, lse, idx, counts,
-        q.stride(0), q.stride(1), q.stride(2),
-        k.stride(0), k.stride(1), k.stride(2),
-        v.stride(0), v.stride(1), v.stride(2),
-        o.stride(0), o.stride(1), o.stride(2),
-        lse.stride(0), lse.stride(1),
+        q, k, v, o, lse, idx, counts, *bth_strides(q, k, v, o), lse.stride(0), lse.stride(1),
         idx.stride(0), idx.stride(1), idx.stride(2),
         counts.stride(0), counts.stride(1),
         Tq, Tk, Hq, Hq // Hkv, D, q_off, q_off // block_size, scale * LOG2E,

@@ -158,26 +158,14 @@ def indices_to_mask(idx: torch.Tensor, counts: torch.Tensor, n_key_blocks: int) 
     return mask[..., :n_key_blocks]
 
 
-def select_blocks(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    *,
-    block_size: int,
-    sink_blocks: int,
-    window_blocks: int,
-    topk_blocks: int,
-    causal: bool = True,
-) -> torch.Tensor:
-    """Bool mask [B, Hq, nQ, nK] of the key blocks `block_sparse_attention` visits (its exact set).
+def select_blocks(q: torch.Tensor, k: torch.Tensor, **selection) -> torch.Tensor:
+    """Bool mask [B, Hq, nQ, nK] of the key blocks `block_sparse_attention` visits (its exact set): the blocks
+    of `block_indices(q, k, **selection)` (selection: block_size, sink_blocks, window_blocks, topk_blocks, causal).
 
-    q [B, Tq, Hq, D], k [B, Tk, Hkv, D], queries the last Tq positions. The visited fraction of a
-    causal layer is `mask.sum() / causal_blocks` (see `causal_block_count`).
+    q [B, Tq, Hq, D], k [B, Tk, Hkv, D], queries the last Tq positions. The visited fraction of a causal layer
+    is `mask.sum()` over the causal block pairs (`causal_block_mask`).
     """
-    idx, counts = block_indices(
-        q, k, block_size=block_size, sink_blocks=sink_blocks, window_blocks=window_blocks,
-        topk_blocks=topk_blocks, causal=causal,
-    )
-    return indices_to_mask(idx, counts, -(-k.shape[1] // block_size))
+    return indices_to_mask(*block_indices(q, k, **selection), -(-k.shape[1] // selection["block_size"]))
 
 
 def causal_block_mask(Tq: int, Tk: int, block_size: int, device=None) -> torch.Tensor:

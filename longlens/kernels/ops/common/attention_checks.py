@@ -1,7 +1,7 @@
 """Argument checks of the softmax-attention ops (block-sparse, merge, hybrid): q may be shorter than k/v.
 
-Every check raises ValueError with a message naming the argument (kernels is a leaf package and does
-not import longlens' error classes; `longlens.core.errors.InputError` is a ValueError too).
+Every check raises ValueError with a message naming the argument (callers that catch longlens'
+`InputError` for bad input catch these too only as ValueError: the checks stay plain to stay cheap).
 """
 from __future__ import annotations
 

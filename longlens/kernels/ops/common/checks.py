@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from longlens.kernels.ops.common.attention_checks import default_scale  # noqa: F401 - one scale rule for every op
+
 MAX_HEAD_DIM = 256  # one Triton block holds a whole [K, V-block] state; larger heads would spill on a GPU
 
 
@@ -49,7 +51,3 @@ def check_chunk_size(chunk_size: int) -> None:
     """Chunks are Triton blocks: a power of two in [16, 128]."""
     if not isinstance(chunk_size, int) or chunk_size < 16 or chunk_size > 128 or chunk_size & (chunk_size - 1):
         raise ValueError(f"chunk_size must be a power of two in [16, 128], got {chunk_size!r}")
-
-
-def default_scale(scale: float | None, K: int) -> float:
-    return K ** -0.5 if scale is None else float(scale)

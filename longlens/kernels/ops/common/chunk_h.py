@@ -6,7 +6,7 @@ and chunk-start state S_n [K, V]:
     S_{n+1} = exp(b_last) * S_n + sum_t (k_t * exp(b_last - b_t))^T v'_t
 
 where v'_t = v_t for linear attention, and v'_t = u_t - w_t S_n for the gated delta rule (u, w: the WY
-representation from `gated_delta_rule.chunk`); then v' is written out for the output kernel. Every exponent
+representation from `chunk.py`); then v' is written out for the output kernel. Every exponent
 is <= 0, so nothing overflows; gates never leave the chunk, so no cumsum runs over the whole sequence.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 import triton
 import triton.language as tl
 
-from longlens.kernels.ops.common.utils import block, configs, dot_precision
+from longlens.kernels.ops.common.utils import block, configs, dot_precision, head_of, load_qk
 
 
 @triton.autotune(configs=configs(), key=["K", "V", "BT", "USE_G", "USE_W"])
@@ -29,8 +29,7 @@ def chunk_fwd_h_kernel(
     USE_H0: tl.constexpr, STORE_HT: tl.constexpr, PRECISION: tl.constexpr,
 ):
     i_v, i_bh = tl.program_id(0), tl.program_id(1).to(tl.int64)  # int64: offsets pass 2**31 at 1M tokens
-    i_b, i_h = i_bh // H, i_bh % H
-    i_hk = i_h // (H // HK)  # each key head serves H // HK consecutive value heads
+    i_b, i_h, i_hk = head_of(i_bh, H, HK)
     o_t = tl.arange(0, BT)
     o_k = tl.arange(0, BK)
     o_v = i_v * BV + tl.arange(0, BV)
@@ -46,10 +45,7 @@ def chunk_fwd_h_kernel(
         tl.store(h + (i_bh * NT + i_n) * K * V + p_kv, b_h, mask=m_kv)
         t = i_n * BT + o_t
         m_t = t < T
-        b_k = tl.load(k + ((i_b * T + t[:, None]) * HK + i_hk) * K + o_k[None, :],
-                      mask=m_t[:, None] & m_k[None, :], other=0.0).to(tl.float32)  # [BT, BK]
-        if NORM_K:
-            b_k = b_k * tl.rsqrt(tl.sum(b_k * b_k, 1) + 1e-6)[:, None]
+        b_k = load_qk(k, i_b, i_hk, t, m_t, o_k, m_k, T, HK, K, NORM_K)  # [BT, BK]
         p_v = ((i_b * T + t[:, None]) * H + i_h) * V + o_v[None, :]
         m_tv = m_t[:, None] & m_v[None, :]
         b_v = tl.load(v + p_v, mask=m_tv, other=0.0).to(tl.float32)  # [BT, BV]

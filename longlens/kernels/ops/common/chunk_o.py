@@ -13,7 +13,7 @@ import torch
 import triton
 import triton.language as tl
 
-from longlens.kernels.ops.common.utils import block, configs, dot_precision
+from longlens.kernels.ops.common.utils import block, configs, dot_precision, head_of, load_qk
 
 
 @triton.autotune(configs=configs(), key=["K", "V", "BT", "USE_G"])
@@ -26,8 +26,7 @@ def chunk_fwd_o_kernel(
     USE_G: tl.constexpr, NORM_QK: tl.constexpr, PRECISION: tl.constexpr,
 ):
     i_v, i_n, i_bh = tl.program_id(0), tl.program_id(1), tl.program_id(2).to(tl.int64)
-    i_b, i_h = i_bh // H, i_bh % H
-    i_hk = i_h // (H // HK)
+    i_b, i_h, i_hk = head_of(i_bh, H, HK)
     o_t = tl.arange(0, BT)
     o_k = tl.arange(0, BK)
     o_v = i_v * BV + tl.arange(0, BV)
@@ -35,14 +34,8 @@ def chunk_fwd_o_kernel(
     t = i_n * BT + o_t
     m_t = t < T
 
-    p_qk = ((i_b * T + t[:, None]) * HK + i_hk) * K + o_k[None, :]
-    m_qk = m_t[:, None] & m_k[None, :]
-    b_q = tl.load(q + p_qk, mask=m_qk, other=0.0).to(tl.float32)  # [BT, BK]
-    b_k = tl.load(k + p_qk, mask=m_qk, other=0.0).to(tl.float32)  # [BT, BK]
-    if NORM_QK:
-        b_q = b_q * tl.rsqrt(tl.sum(b_q * b_q, 1) + 1e-6)[:, None]
-        b_k = b_k * tl.rsqrt(tl.sum(b_k * b_k, 1) + 1e-6)[:, None]
-    b_q = b_q * scale
+    b_q = load_qk(q, i_b, i_hk, t, m_t, o_k, m_k, T, HK, K, NORM_QK) * scale  # [BT, BK]
+    b_k = load_qk(k, i_b, i_hk, t, m_t, o_k, m_k, T, HK, K, NORM_QK)  # [BT, BK]
     b_h = tl.load(h + (i_bh * NT + i_n) * K * V + o_k[:, None] * V + o_v[None, :],
                   mask=m_k[:, None] & m_v[None, :], other=0.0)  # [BK, BV] fp32
     p_v = ((i_b * T + t[:, None]) * H + i_h) * V + o_v[None, :]

@@ -13,7 +13,7 @@ import torch
 import triton
 import triton.language as tl
 
-from longlens.kernels.ops.common.utils import block, configs
+from longlens.kernels.ops.common.utils import block, configs, head_of
 
 
 @triton.autotune(configs=configs(), key=["K", "V", "USE_G", "USE_BETA"])
@@ -26,8 +26,7 @@ def fused_recurrent_kernel(
     USE_H0: tl.constexpr, STORE_HT: tl.constexpr,
 ):
     i_v, i_bh = tl.program_id(0), tl.program_id(1).to(tl.int64)
-    i_b, i_h = i_bh // H, i_bh % H
-    i_hk = i_h // (H // HK)
+    i_b, i_h, i_hk = head_of(i_bh, H, HK)
     o_k = tl.arange(0, BK)
     o_v = i_v * BV + tl.arange(0, BV)
     m_k, m_v = o_k < K, o_v < V
@@ -59,18 +58,8 @@ def fused_recurrent_kernel(
         tl.store(ht + i_bh * K * V + p_kv, b_h, mask=m_kv)
 
 
-def fused_recurrent_fwd(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    *,
-    g: torch.Tensor | None,
-    beta: torch.Tensor | None,
-    scale: float,
-    initial_state: torch.Tensor | None,
-    output_final_state: bool,
-    norm_qk: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+def fused_recurrent_fwd(q, k, v, *, g, beta, scale: float, initial_state, output_final_state: bool,
+                        norm_qk: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
     """o [B, T, H, V] in q's dtype and the final state [B, H, K, V] fp32 (or None). q, k: [B, T, HK, K];
     v: [B, T, H, V]; g (log gates), beta: [B, T, H] or None; initial_state [B, H, K, V]. Inputs contiguous."""
     B, T, HK, K = k.shape

@@ -1,9 +1,10 @@
-"""Hybrid attention: exact softmax over sinks + a sliding window, linear attention over the rest.
+"""Hybrid attention: exact softmax over sinks + a sliding window, linear attention over the evicted tokens.
 
-One normaliser over both branches (see cache.py for the exact rule and the feature maps). Parts:
-`hybrid_attention` runs the Triton window-softmax kernel + PyTorch chunked linear branch + Triton
-merge (kernel.py) or the explicit PyTorch twin (naive.py); `hybrid_attention_step` is PyTorch on
-every device (step.py).
+No model path uses it yet: the VLM's `attn="sparse"` runs block-sparse softmax and the gated delta rule, not
+this op (a model path for it is planned). One normaliser over both branches (see cache.py for the exact rule
+and the feature maps). Parts: `hybrid_attention` runs the Triton window-softmax kernel + PyTorch chunked linear
+branch + Triton merge (kernel.py) or the explicit PyTorch twin (naive.py), as `backend` says;
+`hybrid_attention_step` is PyTorch on every device (step.py).
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import torch
 from longlens.kernels.dispatch import backend_for
 from longlens.kernels.ops.common.attention_checks import check_qkv, default_scale
 from longlens.kernels.ops.hybrid import naive
-from longlens.kernels.ops.hybrid.cache import FEATURE_MAPS, HybridCache, check_cache, check_config
+from longlens.kernels.ops.hybrid.cache import FEATURE_MAPS, HybridCache, HybridRule, check_cache
 from longlens.kernels.ops.hybrid.step import step
 
-__all__ = ["hybrid_attention", "hybrid_attention_step", "HybridCache", "FEATURE_MAPS"]
+__all__ = ["hybrid_attention", "hybrid_attention_step", "HybridCache", "HybridRule", "FEATURE_MAPS"]
 
 
 def hybrid_attention(
@@ -29,6 +30,7 @@ def hybrid_attention(
     scale: float | None = None,
     initial_state: HybridCache | None = None,
     output_final_state: bool = False,
+    backend: str = "auto",
 ) -> tuple[torch.Tensor, HybridCache | None]:
     """Causal hybrid attention of T new tokens.
 
@@ -39,23 +41,21 @@ def hybrid_attention(
     token, all under one normaliser. `scale` defaults to D^-0.5.
     `initial_state` (a HybridCache from an earlier call or `HybridCache.empty`) carries the window,
     sinks and linear state; it must have been made with the same window, sink, feature_map, scale.
+    backend: "auto" | "triton" | "reference" (`longlens.kernels.dispatch`).
     Returns o [B, T, Hq, D] (q's dtype) and, with output_final_state, the cache after these tokens
     (else None). Splitting a sequence across calls with the carried cache gives the same outputs.
     """
     B, Tq, Tk, Hq, Hkv, D = check_qkv(q, k, v, op="hybrid_attention")
     if Tq != Tk:
         raise ValueError(f"hybrid_attention: q and k/v must have the same length, got {Tq} and {Tk}")
-    check_config(window, sink, feature_map)
-    scale = default_scale(scale, D)
+    rule = HybridRule(window, sink, feature_map, default_scale(scale, D))
     if initial_state is not None:
-        check_cache(initial_state, k, settings=(window, sink, feature_map, scale))
-    args = dict(window=window, sink=sink, feature_map=feature_map, scale=scale,
-                initial_state=initial_state, output_final_state=output_final_state)
-    if backend_for(q, k, v) == "triton":
+        check_cache(initial_state, k, rule=rule)
+    if backend_for(q, k, v, backend=backend) == "triton":
         from longlens.kernels.ops.hybrid.kernel import hybrid_fwd
 
-        return hybrid_fwd(q, k, v, **args)
-    return naive.hybrid_attention(q, k, v, **args)
+        return hybrid_fwd(q, k, v, rule, initial_state, output_final_state)
+    return naive.hybrid_attention(q, k, v, rule, initial_state, output_final_state)
 
 
 def hybrid_attention_step(

@@ -39,6 +39,32 @@ def feature_map(x: torch.Tensor, kind: str, scale: float) -> torch.Tensor:
     raise ValueError(f"feature_map must be one of {FEATURE_MAPS}, got {kind!r}")
 
 
+@dataclass(frozen=True)
+class HybridRule:
+    """What a hybrid layer computes: the first `sink` and the last `window` tokens exactly, every other earlier one
+    through `feature_map`, logits scaled by `scale`. Checked on construction."""
+
+    window: int
+    sink: int
+    feature_map: str
+    scale: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.window, int) or self.window < 1:
+            raise ValueError(f"window must be an int >= 1, got {self.window!r}")
+        if not isinstance(self.sink, int) or self.sink < 0:
+            raise ValueError(f"sink must be an int >= 0, got {self.sink!r}")
+        if self.feature_map not in FEATURE_MAPS:
+            raise ValueError(f"feature_map must be one of {FEATURE_MAPS}, got {self.feature_map!r}")
+        if not self.scale > 0:
+            raise ValueError(f"scale must be > 0, got {self.scale}")
+
+    def matches(self, other: HybridRule) -> bool:
+        """Same rule (the scales equal up to float rounding)."""
+        same = (self.window, self.sink, self.feature_map) == (other.window, other.sink, other.feature_map)
+        return same and math.isclose(self.scale, other.scale, rel_tol=1e-6)
+
+
 @dataclass
 class HybridCache:
     """Everything a hybrid layer keeps between calls: O(window + sink + F*D) per (batch, kv head).
@@ -77,12 +103,11 @@ class HybridCache:
         device: torch.device | str = "cpu",
     ) -> HybridCache:
         """A cache before the first token (state zero, pos 0)."""
-        check_config(window, sink, feature_map)
-        scale = head_dim ** -0.5 if scale is None else float(scale)
+        rule = HybridRule(window, sink, feature_map, head_dim ** -0.5 if scale is None else float(scale))
         F = feature_dim(feature_map, head_dim)
         kv = dict(dtype=dtype, device=device)
         return cls(
-            window=window, sink=sink, feature_map=feature_map, scale=scale,
+            window=rule.window, sink=rule.sink, feature_map=rule.feature_map, scale=rule.scale,
             k_ring=torch.zeros(batch, window, kv_heads, head_dim, **kv),
             v_ring=torch.zeros(batch, window, kv_heads, head_dim, **kv),
             k_sink=torch.zeros(batch, sink, kv_heads, head_dim, **kv),
@@ -91,6 +116,10 @@ class HybridCache:
             normalizer=torch.zeros(batch, kv_heads, F, dtype=torch.float32, device=device),
         )
 
+    @property
+    def rule(self) -> HybridRule:
+        return HybridRule(self.window, self.sink, self.feature_map, self.scale)
+
     def window_tokens(self) -> tuple[torch.Tensor, torch.Tensor]:
         """k, v [B, n, Hkv, D] of positions max(0, pos - window) .. pos - 1, in order."""
         first = max(0, self.pos - self.window)
@@ -98,30 +127,17 @@ class HybridCache:
         return self.k_ring[:, slots], self.v_ring[:, slots]
 
 
-def check_config(window: int, sink: int, feature_map: str) -> None:
-    if not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be an int >= 1, got {window!r}")
-    if not isinstance(sink, int) or sink < 0:
-        raise ValueError(f"sink must be an int >= 0, got {sink!r}")
-    if feature_map not in FEATURE_MAPS:
-        raise ValueError(f"feature_map must be one of {FEATURE_MAPS}, got {feature_map!r}")
-
-
-def check_cache(
-    cache: HybridCache, k: torch.Tensor, *, settings: tuple[int, int, str, float] | None = None
-) -> None:
-    """The cache must fit k [B, T, Hkv, D] and, if given, the call's (window, sink, feature_map, scale)."""
+def check_cache(cache: HybridCache, k: torch.Tensor, *, rule: HybridRule | None = None) -> None:
+    """The cache must fit k [B, T, Hkv, D] and, if given, the call's rule."""
     if not isinstance(cache, HybridCache):
         raise ValueError(f"the cache must be a HybridCache, got {type(cache).__name__}")
-    if settings is not None:
-        window, sink, feature_map, scale = settings
-        mine = (cache.window, cache.sink, cache.feature_map)
-        if mine != (window, sink, feature_map) or not math.isclose(cache.scale, scale, rel_tol=1e-6):
-            raise ValueError(
-                f"initial_state was made with window={cache.window}, sink={cache.sink}, "
-                f"feature_map={cache.feature_map!r}, scale={cache.scale:.6g}; this call has window={window}, "
-                f"sink={sink}, feature_map={feature_map!r}, scale={scale:.6g}"
-            )
+    if rule is not None and not cache.rule.matches(rule):
+        mine = cache.rule
+        raise ValueError(
+            f"initial_state was made with window={mine.window}, sink={mine.sink}, feature_map={mine.feature_map!r}, "
+            f"scale={mine.scale:.6g}; this call has window={rule.window}, sink={rule.sink}, "
+            f"feature_map={rule.feature_map!r}, scale={rule.scale:.6g}"
+        )
     window = cache.window
     B, _, Hkv, D = k.shape
     if cache.k_ring.shape != (B, window, Hkv, D):
@@ -158,23 +174,24 @@ def context(cache: HybridCache | None, k: torch.Tensor, v: torch.Tensor, sink: i
     )
 
 
-def advance(
-    cache: HybridCache | None,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    *,
-    window: int,
-    sink: int,
-    feature_map: str,
-    scale: float,
-    state: torch.Tensor | None,
-    normalizer: torch.Tensor | None,
-) -> HybridCache:
-    """The cache after the new tokens k, v [B, T, Hkv, D], with the given (already updated) state."""
+def start_state(cache: HybridCache | None, rule: HybridRule, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(state [B, Hkv, F, D], normalizer [B, Hkv, F]) fp32 before the new tokens k [B, T, Hkv, D]: the cache's,
+    or zeros without one."""
+    if cache is not None:
+        return cache.state, cache.normalizer
+    B, _, Hkv, D = k.shape
+    F = feature_dim(rule.feature_map, D)
+    return k.new_zeros(B, Hkv, F, D, dtype=torch.float32), k.new_zeros(B, Hkv, F, dtype=torch.float32)
+
+
+def advance(cache: HybridCache | None, k: torch.Tensor, v: torch.Tensor, rule: HybridRule,
+            state: torch.Tensor, normalizer: torch.Tensor) -> HybridCache:
+    """The cache after the new tokens k, v [B, T, Hkv, D], holding the given (already updated) state."""
     B, T, Hkv, D = k.shape
+    window, sink = rule.window, rule.sink
     if cache is None:
-        cache = HybridCache.empty(B, Hkv, D, window=window, sink=sink, feature_map=feature_map, scale=scale,
-                                  dtype=k.dtype, device=k.device)
+        cache = HybridCache.empty(B, Hkv, D, window=window, sink=sink, feature_map=rule.feature_map,
+                                  scale=rule.scale, dtype=k.dtype, device=k.device)
     P = cache.pos
     first = max(P, P + T - window)
     slots = torch.arange(first, P + T, device=k.device) % window
@@ -186,8 +203,5 @@ def advance(
     k_sink[:, P:P + n] = k[:, :n]
     v_sink[:, P:P + n] = v[:, :n]
     return replace(
-        cache, k_ring=k_ring, v_ring=v_ring, k_sink=k_sink, v_sink=v_sink,
-        state=cache.state if state is None else state,
-        normalizer=cache.normalizer if normalizer is None else normalizer,
-        pos=P + T,
+        cache, k_ring=k_ring, v_ring=v_ring, k_sink=k_sink, v_sink=v_sink, state=state, normalizer=normalizer, pos=P + T
     )

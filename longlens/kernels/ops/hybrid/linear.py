@@ -12,20 +12,11 @@ import math
 
 import torch
 
-from longlens.kernels.ops.hybrid.cache import Context, feature_map
+from longlens.kernels.ops.hybrid.cache import Context, HybridRule, feature_map
 
 
 def linear_branch(
-    q: torch.Tensor,
-    ctx: Context,
-    *,
-    window: int,
-    sink: int,
-    kind: str,
-    scale: float,
-    state: torch.Tensor,
-    normalizer: torch.Tensor,
-    chunk: int = 64,
+    q: torch.Tensor, ctx: Context, rule: HybridRule, state: torch.Tensor, normalizer: torch.Tensor, *, chunk: int = 64,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Linear-attention partial of the new queries q [B, T, Hq, D].
 
@@ -33,6 +24,7 @@ def linear_branch(
     Returns o [B, T, Hq, D] fp32 (= num / den, 0 where den = 0), lse [B, T, Hq] fp32 (= log den,
     -inf where 0), and the state and normalizer after the last new query.
     """
+    window, sink, kind, scale = rule.window, rule.sink, rule.feature_map, rule.scale
     B, T, Hq, D = q.shape
     Hkv = ctx.k.shape[2]
     g = Hq // Hkv

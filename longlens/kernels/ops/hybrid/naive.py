@@ -9,32 +9,24 @@ from __future__ import annotations
 
 import torch
 
-from longlens.kernels.ops.hybrid.cache import HybridCache, advance, context, feature_dim, feature_map
+from longlens.kernels.ops.hybrid.cache import HybridCache, HybridRule, advance, context, feature_map, start_state
 
 
 def hybrid_attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    *,
-    window: int,
-    sink: int,
-    feature_map: str,
-    scale: float,
-    initial_state: HybridCache | None,
-    output_final_state: bool,
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, rule: HybridRule,
+    initial_state: HybridCache | None = None, output_final_state: bool = False,
 ) -> tuple[torch.Tensor, HybridCache | None]:
     """q [B, T, Hq, D], k/v [B, T, Hkv, D] -> o [B, T, Hq, D] (q's dtype), final cache or None."""
-    kind = feature_map
-    B, T, Hq, D = q.shape
-    Hkv = k.shape[2]
-    g = Hq // Hkv
+    kind, scale, window, sink = rule.feature_map, rule.scale, rule.window, rule.sink
+    T, Hq = q.shape[1], q.shape[2]
+    g = Hq // k.shape[2]
     ctx = context(initial_state, k, v, sink)
     P = ctx.pos
     # explicit keys: sinks not inside ctx, then ctx; with their absolute positions
     ns = min(ctx.k_sink.shape[1], ctx.k_pos0)
-    keys = torch.cat([ctx.k_sink[:, :ns], ctx.k], 1).float().repeat_interleave(g, 2).transpose(1, 2)  # [B, Hq, N, D]
-    vals = torch.cat([ctx.v_sink[:, :ns], ctx.v], 1).float().repeat_interleave(g, 2).transpose(1, 2)
+    k_all = torch.cat([ctx.k_sink[:, :ns], ctx.k], 1)  # [B, N, Hkv, D]
+    v_all = torch.cat([ctx.v_sink[:, :ns], ctx.v], 1)
+    keys, vals = (x.float().repeat_interleave(g, 2).transpose(1, 2) for x in (k_all, v_all))  # [B, Hq, N, D]
     kpos = torch.cat([torch.arange(ns), ctx.k_pos0 + torch.arange(ctx.k.shape[1])]).to(q.device)
     qpos = P + torch.arange(T, device=q.device)
     qp, kp = qpos[:, None], kpos[None, :]
@@ -44,15 +36,10 @@ def hybrid_attention(
     qf = q.float().transpose(1, 2)  # [B, Hq, T, D]
     logits = (qf @ keys.transpose(-1, -2)) * scale  # [B, Hq, T, N]
     phi_q = _phi(q, kind, scale)  # [B, Hq, T, F]
-    phi_k = _phi(torch.cat([ctx.k_sink[:, :ns], ctx.k], 1).repeat_interleave(g, 2), kind, scale)  # [B, Hq, N, F]
+    phi_k = _phi(k_all.repeat_interleave(g, 2), kind, scale)  # [B, Hq, N, F]
     w_lin = (phi_q @ phi_k.transpose(-1, -2)) * lin  # [B, Hq, T, N]
 
-    if initial_state is None:
-        F = feature_dim(kind, D)
-        state = torch.zeros(B, Hkv, F, D, device=q.device)
-        normalizer = torch.zeros(B, Hkv, F, device=q.device)
-    else:
-        state, normalizer = initial_state.state, initial_state.normalizer
+    state, normalizer = start_state(initial_state, rule, k)
     st = state.repeat_interleave(g, 1)  # [B, Hq, F, D]
     nz = normalizer.repeat_interleave(g, 1)  # [B, Hq, F]
     lin_num = w_lin @ vals + phi_q @ st  # [B, Hq, T, D]
@@ -71,10 +58,9 @@ def hybrid_attention(
     final = None
     if output_final_state:
         fold = ((kpos >= sink) & (kpos <= P + T - 1 - window)).float()  # keys leaving the window in this call
-        kf = _phi(torch.cat([ctx.k_sink[:, :ns], ctx.k], 1), kind, scale) * fold[:, None]  # [B, Hkv, N, F]
-        vv = torch.cat([ctx.v_sink[:, :ns], ctx.v], 1).float().transpose(1, 2)  # [B, Hkv, N, D]
-        final = advance(initial_state, k, v, window=window, sink=sink, feature_map=kind, scale=scale,
-                        state=state + kf.transpose(-1, -2) @ vv, normalizer=normalizer + kf.sum(2))
+        kf = _phi(k_all, kind, scale) * fold[:, None]  # [B, Hkv, N, F]
+        vv = v_all.float().transpose(1, 2)  # [B, Hkv, N, D]
+        final = advance(initial_state, k, v, rule, state + kf.transpose(-1, -2) @ vv, normalizer + kf.sum(2))
     return o.transpose(1, 2).to(q.dtype), final
 
 

@@ -1,10 +1,11 @@
-"""Triton forward of the chunked gated delta rule (Qwen3.5 / Qwen3-Next Gated DeltaNet).
+"""Triton: the chunked forward of the linear-attention family (linear attention; the gated delta rule with beta).
 
 Per chunk (cumulative log gates b within the chunk, Γ_ij = exp(b_i - b_j) for j < i):
-  1. `prepare_wy_kernel`: A = (I + strictly_lower(diag(beta) K K^T ∘ Γ))^-1 by forward substitution, then
-     w = A (beta * exp(b) * K) and u = A (beta * V)   (the WY / UT representation, all chunks in parallel);
-  2. `chunk_fwd_h` (shared): v' = u - w S_n, S_{n+1} = exp(b_last) S_n + (K * exp(b_last - b))^T v';
-  3. `chunk_fwd_o` (shared): o = scale * (exp(b) q S_n + tril(q k^T ∘ Γ) v').
+  1. delta rule only, `prepare_wy_kernel`: A = (I + strictly_lower(diag(beta) K K^T ∘ Γ))^-1 by forward
+     substitution, then w = A (beta * exp(b) * K) and u = A (beta * V) (the WY / UT representation, all chunks
+     in parallel);
+  2. `chunk_fwd_h`: the chunk-start states (v' = u - w S_n for the delta rule, v' = v for linear attention);
+  3. `chunk_fwd_o`: o = scale * (exp(b) q S_n + tril(q k^T ∘ Γ) v').
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import triton.language as tl
 
 from longlens.kernels.ops.common.chunk_h import chunk_fwd_h
 from longlens.kernels.ops.common.chunk_o import chunk_fwd_o
-from longlens.kernels.ops.common.utils import block, configs, dot_precision
+from longlens.kernels.ops.common.utils import block, configs, dot_precision, head_of, load_qk
 
 
 @triton.autotune(configs=configs(), key=["K", "V", "BT"])
@@ -27,18 +28,14 @@ def prepare_wy_kernel(
     NORM_K: tl.constexpr, PRECISION: tl.constexpr,
 ):
     i_n, i_bh = tl.program_id(0), tl.program_id(1).to(tl.int64)
-    i_b, i_h = i_bh // H, i_bh % H
-    i_hk = i_h // (H // HK)
+    i_b, i_h, i_hk = head_of(i_bh, H, HK)
     o_t = tl.arange(0, BT)
     o_k = tl.arange(0, BK)
     m_k = o_k < K
     t = i_n * BT + o_t
     m_t = t < T
 
-    b_k = tl.load(k + ((i_b * T + t[:, None]) * HK + i_hk) * K + o_k[None, :],
-                  mask=m_t[:, None] & m_k[None, :], other=0.0).to(tl.float32)  # [BT, BK]
-    if NORM_K:
-        b_k = b_k * tl.rsqrt(tl.sum(b_k * b_k, 1) + 1e-6)[:, None]
+    b_k = load_qk(k, i_b, i_hk, t, m_t, o_k, m_k, T, HK, K, NORM_K)  # [BT, BK]
     b_beta = tl.load(beta + (i_b * T + t) * H + i_h, mask=m_t, other=0.0).to(tl.float32)  # [BT]
     b_g = tl.load(g + (i_b * T + t) * H + i_h, mask=m_t, other=0.0).to(tl.float32)
     b_b = tl.cumsum(b_g, 0)  # [BT] log gates from the chunk start
@@ -66,32 +63,25 @@ def prepare_wy_kernel(
         tl.store(u + p_v, b_u, mask=m_tv)
 
 
-def chunk_gated_delta_rule_fwd(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    *,
-    g: torch.Tensor,
-    beta: torch.Tensor,
-    scale: float,
-    initial_state: torch.Tensor | None,
-    output_final_state: bool,
-    chunk_size: int,
-    use_qk_l2norm: bool,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """q, k: [B, T, HK, K]; v: [B, T, H, V]; g, beta: [B, T, H]; state [B, H, K, V] fp32
-    -> (o [B, T, H, V] in q's dtype, final state [B, H, K, V] fp32 or None). Inputs contiguous."""
-    B, T, HK, K = k.shape
-    H, V = v.shape[2], v.shape[3]
-    BT, BK, BV = chunk_size, block(K), block(V, 64)
-    w = torch.empty(B, T, H, K, device=k.device, dtype=torch.float32)
-    u = torch.empty(B, T, H, V, device=k.device, dtype=torch.float32)
-    prepare_wy_kernel[(triton.cdiv(T, BT), B * H)](
-        k, v, beta, g, w, u, T,
-        H=H, HK=HK, K=K, V=V, BT=BT, BK=BK, BV=BV, NORM_K=use_qk_l2norm, PRECISION=dot_precision(k.dtype),
-    )
-    h, ht, v_new = chunk_fwd_h(k, u, g=g, w=w, initial_state=initial_state, output_final_state=output_final_state,
-                               chunk_size=chunk_size, norm_k=use_qk_l2norm)
-    o = chunk_fwd_o(q, k, v_new, h, g=g, scale=scale, chunk_size=chunk_size, out_dtype=q.dtype,
-                    norm_qk=use_qk_l2norm)
+def chunk_fwd(q, k, v, *, g, beta, scale: float, initial_state, output_final_state: bool, chunk_size: int,
+              norm_qk: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """q, k: [B, T, HK, K]; v: [B, T, H, V]; g (log gates; required with beta), beta: [B, T, H] or None;
+    initial_state [B, H, K, V] -> (o [B, T, H, V] in q's dtype, final state [B, H, K, V] fp32 or None).
+    Inputs contiguous."""
+    w = None
+    if beta is not None:
+        B, T, HK, K = k.shape
+        H, V = v.shape[2], v.shape[3]
+        BT, BK, BV = chunk_size, block(K), block(V, 64)
+        w = torch.empty(B, T, H, K, device=k.device, dtype=torch.float32)
+        u = torch.empty(B, T, H, V, device=k.device, dtype=torch.float32)
+        prepare_wy_kernel[(triton.cdiv(T, BT), B * H)](
+            k, v, beta, g, w, u, T,
+            H=H, HK=HK, K=K, V=V, BT=BT, BK=BK, BV=BV, NORM_K=norm_qk, PRECISION=dot_precision(k.dtype),
+        )
+        v = u
+    h, ht, v_new = chunk_fwd_h(k, v, g=g, w=w, initial_state=initial_state, output_final_state=output_final_state,
+                               chunk_size=chunk_size, norm_k=norm_qk)
+    o = chunk_fwd_o(q, k, v if v_new is None else v_new, h, g=g, scale=scale, chunk_size=chunk_size,
+                    out_dtype=q.dtype, norm_qk=norm_qk)
     return o, ht
