@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from longlens.core.registry import DECODERS
 from longlens.data.sampling import FixedRate, Uniform
 from longlens.data.synth import SynthSpec, demo_spec, make_video
 from longlens.data.video import iter_frames, probe, resolve_backend
@@ -26,9 +27,9 @@ def run(*, quick: bool = False) -> dict:
             rows.append({"step": "synth write", "video": f"{minutes} min 1 fps {size[0]}x{size[1]}",
                          "seconds": time.perf_counter() - t, "frames": int(minutes * 60),
                          "MB": path.stat().st_size / 2**20})
-            for backend in ("decord", "pyav"):
+            for backend in (name for name in DECODERS if name != "auto"):
                 if backend == "decord" and resolve_backend("auto") != "decord":
-                    continue
+                    continue  # not installed
                 t = time.perf_counter()
                 probe(path, backend=backend)
                 rows.append({"step": "probe", "video": path.stem, "backend": backend, "seconds": time.perf_counter() - t})

@@ -41,7 +41,6 @@ from longlens.core.types import Frame
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "decord", "pyav")
 N_TIMESTAMPS = 1000  # VideoInfo.timestamps holds this many leading frame times
 
 

@@ -5,8 +5,9 @@
         for f in batch: f.time, f.index, f.image               # s (decoder PTS), frame number, [H, W, 3] uint8
 
 Decoding runs in a worker process by default (`isolated=True`): a decoder crash or hang raises
-VideoDecodeError here instead of killing the caller. Frames are sampled by seeking, so memory is bounded by
-`batch_size`, not by the video's length.
+VideoDecodeError (reason "crashed" / "hung") here instead of killing the caller. Frames are sampled by
+seeking, so memory is bounded by `batch_size`, not by the video's length. `fault=DecoderFault(...)` makes
+that worker crash or hang on purpose, for tests of this isolation.
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ import os
 from itertools import chain
 from typing import Iterator
 
-from longlens.data.decoders import BACKENDS, VideoInfo, check_path
 from longlens.core.errors import InputError
-from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window
+from longlens.core.registry import DECODERS
 from longlens.core.types import Frame
-from longlens.data.worker import run
+from longlens.data.decoders import VideoInfo, check_path
+from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window
+from longlens.data.worker import DecoderFault, run
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,9 @@ DEFAULT_TIMEOUT = 120.0  # s without any progress from the decoder before it cou
 
 
 def resolve_backend(backend: str = "auto") -> str:
-    """"decord" or "pyav": the backend a name selects ("auto" picks decord when it is installed)."""
-    if backend not in BACKENDS:
-        raise InputError(f"unknown video backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    """"decord" or "pyav": the backend a name of core.registry.DECODERS selects ("auto" picks decord when it
+    is installed)."""
+    DECODERS.check(backend)
     if backend == "auto":
         return "decord" if importlib.util.find_spec("decord") is not None else "pyav"
     return backend
@@ -48,7 +50,9 @@ def decoder_version(backend: str = "auto") -> str:
     return f"pyav-{av.__version__}/lavc-{lavc}"
 
 
-def _check(backend: str, size: int | None, batch_size: int, timeout: float) -> str:
+def _request(op: str, path: str | os.PathLike, *, backend: str, size: int | None, batch_size: int, timeout: float,
+             isolated: bool, fault: DecoderFault | None, sampling: Sampling | None = None) -> dict:
+    """The checked request a decoder serves (see worker.messages); InputError for a bad argument."""
     name = resolve_backend(backend)
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         raise InputError(f"size must be a positive number of pixels or None, got {size!r}")
@@ -56,14 +60,20 @@ def _check(backend: str, size: int | None, batch_size: int, timeout: float) -> s
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not timeout > 0:
         raise InputError(f"timeout must be > 0 seconds, got {timeout!r}")
-    return backend if backend == "auto" and name == "decord" else name
+    if fault is not None and not isinstance(fault, DecoderFault):
+        raise InputError(f"fault must be a DecoderFault or None, not {type(fault).__name__}")
+    if fault is not None and not isolated:
+        raise InputError("a DecoderFault is acted out by a worker process only: pass isolated=True")
+    return {"op": op, "path": check_path(path), "backend": backend if backend == "auto" and name == "decord" else name,
+            "size": size, "sampling": sampling, "batch_size": batch_size, "fault": fault}
 
 
 def probe(path: str | os.PathLike, *, backend: str = "auto", isolated: bool = True,
-          timeout: float = DEFAULT_TIMEOUT) -> VideoInfo:
+          timeout: float = DEFAULT_TIMEOUT, fault: DecoderFault | None = None) -> VideoInfo:
     """Open a video and describe it: duration (s), average fps, VFR or not, frames, size, codec, and the
     decoder PTS (s) of its first 1000 frames. Raises a VideoError subclass naming what is wrong."""
-    request = {"op": "probe", "path": check_path(path), "backend": _check(backend, None, 1, timeout)}
+    request = _request("probe", path, backend=backend, size=None, batch_size=1, timeout=timeout, isolated=isolated,
+                       fault=fault)
     for kind, payload in run(request, isolated=isolated, timeout=timeout):
         if kind == "info":
             return VideoInfo.from_dict(payload)
@@ -71,17 +81,19 @@ def probe(path: str | os.PathLike, *, backend: str = "auto", isolated: bool = Tr
 
 
 def iter_frames(path: str | os.PathLike, sampling: Sampling, *, backend: str = "auto", size: int | None = None,
-                batch_size: int = 64, isolated: bool = True, timeout: float = DEFAULT_TIMEOUT) -> Iterator[list[Frame]]:
+                batch_size: int = 64, isolated: bool = True, timeout: float = DEFAULT_TIMEOUT,
+                fault: DecoderFault | None = None) -> Iterator[list[Frame]]:
     """Batches (at most `batch_size` frames, in time order) of the frames `sampling` picks.
 
     Each Frame has `time` (s, the decoder's presentation timestamp), `index` (frame number) and `image`
     ([H, W, 3] uint8 RGB; short side `size` px, or native when None). `timeout`: seconds the decoder may go
-    without progress before it is declared hung. Stopping early ends the worker.
+    without progress before it is declared hung. Stopping early ends the worker. `fault`: a failure for the
+    worker to act out (tests only).
     """
     if not isinstance(sampling, (FixedRate, Uniform, AtTimes, Window)):
         raise InputError(f"sampling must be FixedRate, Uniform, AtTimes or Window, not {type(sampling).__name__}")
-    request = {"op": "frames", "path": check_path(path), "backend": _check(backend, size, batch_size, timeout),
-               "size": size, "sampling": sampling, "batch_size": batch_size}
+    request = _request("frames", path, backend=backend, size=size, batch_size=batch_size, timeout=timeout,
+                       isolated=isolated, fault=fault, sampling=sampling)
     return _batches(request, isolated, timeout)  # arguments are checked now, decoding starts on first next()
 
 

@@ -1,21 +1,21 @@
 """Decoding in an isolated worker process, so a decoder that segfaults or hangs cannot take us down.
 
 A worker serves one request at a time (a probe, or one video's whole frame iteration) and streams
-messages back over a pipe: ("info", dict), ("batch", [Frame, ...]), ("warn", str), ("tick",), ("error", class, str),
-("done",). The parent waits at most `timeout` seconds between messages (the worker sends a heartbeat
-at least every second while it is busy), so a hung decoder is detected and killed; a worker that dies
-(signal or exit) becomes a VideoDecodeError naming the file and the cause. A worker is a fresh
-interpreter (`python -m longlens.data.worker_main`), never a fork (the parent may hold CUDA or threads) and
-never a multiprocessing child (those re-import the caller's main script, which breaks scripts without an
-`if __name__ == "__main__"` guard); it speaks pickled messages over its stdin/stdout pipes.
+messages back over a pipe: ("info", dict), ("batch", [Frame, ...]), ("warn", warning class name, text),
+("tick",), ("error", LonglensError instance), ("done",). The parent waits at most `timeout` seconds between
+messages (the worker sends a heartbeat at least every second while it is busy), so a hung decoder is
+detected and killed; a worker that dies (signal or exit) becomes a VideoDecodeError naming the file and the
+cause, with reason "hung" or "crashed" (callers decide by class and reason, never by a message's text).
+A worker is a fresh interpreter (`python -m longlens.data.worker_main`), never a fork (the parent may hold
+CUDA or threads) and never a multiprocessing child (those re-import the caller's main script, which breaks
+scripts without an `if __name__ == "__main__"` guard); it speaks pickled messages over its stdin/stdout pipes.
 Healthy workers stay warm for the next request (at most MAX_IDLE idle); a worker that crashed, hung or
 was left mid-video is killed, never reused.
 
-Fault injection, for the tests of this module only: when the environment variable
-LONGLENS_FAULT_INJECT is "decoder-crash" or "decoder-hang" (optionally "@N": after N batches) when an
-isolated request starts, its *worker* kills itself with SIGSEGV or stops responding. Only the worker
-obeys it (in-process decoding ignores it), so it can never crash a caller's own process, and the worker
-logs a warning when it does.
+Fault injection, for tests of this isolation: a request may carry a `DecoderFault` (the `fault=` argument
+of probe / iter_frames / read_frames), which its *worker* acts out: it kills itself with SIGSEGV or stops
+responding after N batches. It travels in the request, so nothing reads it from the environment; only a
+worker obeys it (in-process decoding refuses one), so it can never crash a caller's own process.
 """
 from __future__ import annotations
 
@@ -28,24 +28,42 @@ import threading
 import time
 import weakref
 import warnings
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 from longlens.core import errors
-from longlens.core.errors import LonglensError, VideoDecodeError
+from longlens.core.errors import InputError, LonglensError, TruncatedVideoWarning, VideoDecodeError, VideoWarning
 from longlens.data.sampling import select_frames
 
 log = logging.getLogger(__name__)
 
-FAULT_ENV = "LONGLENS_FAULT_INJECT"
-_ERRORS = {c.__name__: c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, LonglensError)}
+# Warning classes a worker may name (by class name: the pipe carries the name, the parent raises the class).
+_WARNINGS = {c.__name__: c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, Warning)}
+
+
+@dataclass(frozen=True)
+class DecoderFault:
+    """A failure for a decoder worker to act out (tests of isolation): kind "crash" (SIGSEGV) or "hang" (it
+    stops answering), once it has sent `after_batches` batches of frames (0: before it reports anything)."""
+
+    kind: str
+    after_batches: int = 0
+
+    KINDS: ClassVar[tuple[str, ...]] = ("crash", "hang")
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise InputError(f"DecoderFault.kind must be one of {', '.join(self.KINDS)}, got {self.kind!r}")
+        if not isinstance(self.after_batches, int) or self.after_batches < 0:
+            raise InputError(f"DecoderFault.after_batches must be an integer >= 0, got {self.after_batches!r}")
 
 
 def messages(request: dict, heartbeat=lambda: None) -> Iterator[tuple]:
     """Serve one request in this process: yields the message stream described in the module docstring.
 
-    request: {"op": "probe" | "frames", "path", "backend", "size", "sampling", "batch_size"}.
+    request: {"op": "probe" | "frames", "path", "backend", "size", "sampling", "batch_size", "fault"}.
     """
     from longlens.data.decoders import open_reader
 
@@ -54,12 +72,13 @@ def messages(request: dict, heartbeat=lambda: None) -> Iterator[tuple]:
             warnings.simplefilter("always")
             reader = open_reader(request["path"], request["backend"], request.get("size"), heartbeat)
         for w in caught:
-            yield ("warn", str(w.message))
+            yield ("warn", w.category.__name__, str(w.message))
         try:
             info = reader.info
             if info.truncated:
-                yield ("warn", f"{info.path}: the file is cut short; only the {info.frames} frames before the "
-                               f"damage (up to {info.duration:.2f} s) can be decoded")
+                yield ("warn", TruncatedVideoWarning.__name__,
+                       f"{info.path}: the file is cut short; only the {info.frames} frames before the "
+                       f"damage (up to {info.duration:.2f} s) can be decoded")
             yield ("info", info.to_dict())
             if request["op"] == "probe":
                 yield ("done",)
@@ -76,18 +95,11 @@ def messages(request: dict, heartbeat=lambda: None) -> Iterator[tuple]:
             yield ("done",)
         finally:
             reader.close()
-    except LonglensError as e:
-        yield ("error", type(e).__name__, str(e))
+    except LonglensError as e:  # our errors pickle whole (class, message, reason)
+        yield ("error", e)
     except Exception as e:  # noqa: BLE001 - any other decoder failure is reported, named, not raised raw
-        yield ("error", "VideoDecodeError", f"{request['path']}: decoding failed: {type(e).__name__}: {e}")
-
-
-def _fault(spec: str | None) -> tuple[str, int] | None:
-    spec = spec or ""
-    if not spec.startswith("decoder-"):
-        return None
-    kind, _, after = spec.removeprefix("decoder-").partition("@")
-    return kind, int(after or 0)
+        failure = f"{request['path']}: decoding failed: {type(e).__name__}: {e}"
+        yield ("error", VideoDecodeError(failure, reason="failed"))
 
 
 def _serve(request: dict, conn) -> None:
@@ -100,15 +112,14 @@ def _serve(request: dict, conn) -> None:
             conn.send(("tick",))
             last[0] = now
 
-    fault, batches = _fault(request.get("fault")), 0
-    if fault:
-        log.warning("%s=%s: injecting a decoder fault (tests only)", FAULT_ENV, request["fault"])
+    fault, batches = request.get("fault"), 0
+    if fault is not None:
+        log.warning("acting out %s as asked (tests only)", fault)
     for msg in messages(request, heartbeat):
-        if fault and msg[0] in ("info", "batch", "done") and batches >= fault[1]:
-            if fault[0] == "crash":
+        if fault is not None and msg[0] in ("info", "batch", "done") and batches >= fault.after_batches:
+            if fault.kind == "crash":
                 os.kill(os.getpid(), signal.SIGSEGV)
-            elif fault[0] == "hang":
-                time.sleep(10**6)
+            threading.Event().wait()  # "hang" (or a crash signal not yet delivered): never answer again
         batches += msg[0] == "batch"
         conn.send(msg)
         last[0] = time.monotonic()
@@ -215,6 +226,12 @@ def live_pids() -> set[int]:
     return {w.proc.pid for w in list(_started) if w.alive()}
 
 
+def idle_pids() -> set[int]:
+    """Process ids of the idle decoder workers kept warm for the next request."""
+    with _lock:
+        return {w.proc.pid for w in _idle}
+
+
 def _acquire() -> _Worker:
     with _lock:
         while _idle:
@@ -246,33 +263,31 @@ def run_isolated(request: dict, timeout: float) -> Iterator[tuple]:
     """Serve `request` in a worker process; yields its messages (no ticks). Raises VideoDecodeError when the
     worker dies or sends nothing for `timeout` seconds (it is then killed); other workers are unaffected."""
     path = request["path"]
-    request = {**request, "fault": os.environ.get(FAULT_ENV)}  # read now: a warm worker has an older env
     w = _acquire()
-    finished = False
     try:
         w.conn.send(request)
         while True:
             if not w.conn.poll(timeout):
-                raise VideoDecodeError(f"{path}: the decoder hung (no progress for {timeout:g} s); its worker was killed")
+                raise VideoDecodeError(f"{path}: the decoder hung (no progress for {timeout:g} s); "
+                                       "its worker was killed", reason="hung")
             try:
                 msg = w.conn.recv()
             except (EOFError, OSError):
                 code = w.exitcode()
                 cause = (f"crashed ({_signal_name(code)})" if code is not None and code < 0
                          else f"exited unexpectedly (code {code})")
-                raise VideoDecodeError(f"{path}: the decoder process {cause}") from None
-            if msg[0] == "tick":
-                continue
+                raise VideoDecodeError(f"{path}: the decoder process {cause}", reason="crashed") from None
             if msg[0] in ("done", "error"):
-                finished = True
-            yield msg
-            if finished:
-                return
-    finally:
-        if finished:
-            _release(w)
-        else:
-            w.kill()
+                break
+            if msg[0] != "tick":
+                yield msg
+    except BaseException:  # hung, crashed, or abandoned mid-video (GeneratorExit): never reuse it
+        w.kill()
+        raise
+    # Back in the pool before the last message goes out: an error raised from it keeps this generator alive
+    # (through its traceback) until the garbage collector runs, which must not decide the worker's fate.
+    _release(w)
+    yield msg
 
 
 def run(request: dict, *, isolated: bool, timeout: float) -> Iterator[tuple]:
@@ -290,17 +305,16 @@ def run(request: dict, *, isolated: bool, timeout: float) -> Iterator[tuple]:
         for msg in stream:
             kind = msg[0]
             if kind == "warn":
-                log.warning("%s", msg[1])
-                warnings.warn(msg[1], errors.TruncatedVideoWarning if "cut short" in msg[1] else errors.VideoWarning,
-                              stacklevel=3)
+                _, category, text = msg
+                log.warning("%s", text)
+                warnings.warn(text, _WARNINGS.get(category, VideoWarning), stacklevel=3)
             elif kind == "error":
-                raise _ERRORS.get(msg[1], VideoDecodeError)(msg[2])
+                raise msg[1]
             elif kind in ("info", "batch"):
                 got_info = True
                 yield msg
     except VideoDecodeError as e:
-        died = "decoder process" in str(e) or "decoder hung" in str(e)
-        if not (isolated and request["backend"] == "auto" and not got_info and died):
+        if not (isolated and request["backend"] == "auto" and not got_info and e.reason in ("crashed", "hung")):
             raise
         log.warning("%s; retrying with PyAV", e)
         yield from run({**request, "backend": "pyav"}, isolated=True, timeout=timeout)

@@ -34,7 +34,7 @@ from longlens.data import (
 )
 from longlens.data.synth import SynthSpec, _Painter, make_video
 from longlens.data import worker
-from longlens.data.worker import FAULT_ENV
+from longlens.data.worker import DecoderFault
 
 BACKENDS = ["decord", "pyav"]
 FFMPEG, FFPROBE = shutil.which("ffmpeg"), shutil.which("ffprobe")
@@ -45,7 +45,7 @@ def _live_decoders() -> set[int]:
 
 
 def _idle_decoders() -> set[int]:
-    return {w.proc.pid for w in worker._idle}
+    return worker.idle_pids()
 
 
 # ---------------------------------------------------------------- true timestamps
@@ -152,38 +152,39 @@ def test_backend_names_and_versions():
     assert resolve_backend("pyav") == "pyav"
     assert decoder_version("decord").startswith("decord-3.")
     assert decoder_version("pyav").startswith(f"pyav-{av.__version__}/lavc-")
-    with pytest.raises(InputError, match="unknown video backend"):
+    with pytest.raises(InputError, match="unknown decoder .opencv.; choose from auto, decord, pyav"):
         resolve_backend("opencv")
 
 
 # ---------------------------------------------------------------- isolation
 
 
-def test_crashing_decoder_raises_and_parent_survives(cfr_video, monkeypatch):
+def test_crashing_decoder_raises_and_parent_survives(cfr_video):
     path, _ = cfr_video
-    monkeypatch.setenv(FAULT_ENV, "decoder-crash@1")  # segfault after one batch
     got = []
     with pytest.raises(VideoDecodeError, match="crashed \\(SIGSEGV\\)") as e:
-        for batch in iter_frames(path, FixedRate(5.0), batch_size=10, backend="decord"):
+        for batch in iter_frames(path, FixedRate(5.0), batch_size=10, backend="decord",
+                                 fault=DecoderFault("crash", after_batches=1)):
             got.append(batch)
-    assert str(path) in str(e.value)
+    assert str(path) in str(e.value) and e.value.reason == "crashed"
     assert len(got) == 1 and len(got[0]) == 10  # what came before the crash was delivered
-    monkeypatch.setenv(FAULT_ENV, "decoder-crash")
-    with pytest.raises(VideoDecodeError, match="crashed"):
-        probe(path)
-    monkeypatch.delenv(FAULT_ENV)
+    with pytest.raises(VideoDecodeError, match="crashed") as e:
+        probe(path, fault=DecoderFault("crash"))  # "auto" retried with PyAV, whose worker crashed too
+    assert e.value.reason == "crashed"
     assert probe(path).frames == 300  # and decoding works again afterwards
 
 
-def test_hanging_decoder_is_killed_after_timeout(cfr_video, monkeypatch):
+def test_hanging_decoder_is_killed_after_timeout(cfr_video):
     path, _ = cfr_video
-    monkeypatch.setenv(FAULT_ENV, "decoder-hang")
     with pytest.raises(VideoDecodeError, match="hung \\(no progress for 1.5 s\\)") as e:
-        read_frames(path, Uniform(3), timeout=1.5)
-    assert str(path) in str(e.value)
+        read_frames(path, Uniform(3), backend="pyav", timeout=1.5, fault=DecoderFault("hang"))
+    assert str(path) in str(e.value) and e.value.reason == "hung"
     assert _live_decoders() == _idle_decoders()  # the abandoned worker was killed, not kept
-    # in-process decoding never obeys the fault switch: it cannot crash the caller
-    assert len(read_frames(path, Uniform(3), isolated=False)) == 3
+    # only a worker acts a fault out: in-process decoding refuses one rather than crash the caller
+    with pytest.raises(InputError, match="isolated=True"):
+        read_frames(path, Uniform(3), isolated=False, fault=DecoderFault("hang"))
+    with pytest.raises(InputError, match="kind must be one of crash, hang"):
+        DecoderFault("explode")
 
 
 # ---------------------------------------------------------------- bad input
