@@ -2,13 +2,15 @@
 
 Chromium builds ship without H.264, so the explorer never hands the original file to the browser. The copy
 keeps the original presentation timestamps (a moment at t s in the index is at t s in the player), is made
-once per video content (keyed like the index cache), written atomically beside the index cache, and uses
-the encoder's fastest settings so a 20-minute 1-fps video converts in seconds.
+once per video content (keyed like the index cache), written atomically into the folder the caller names
+(the explorer uses <cache>/webm), and uses the encoder's fastest settings so a 20-minute 1-fps video converts
+in seconds. An hour of 1080p30 still takes minutes: the explorer makes copies in the background (ui.copies).
 """
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,12 +19,13 @@ import av
 
 from longlens.core.errors import TranscodeError
 from longlens.core.io import atomic_open
-from longlens.core.paths import default_cache as cache_dir
 from longlens.retrieval.cache import content_hash
 
 log = logging.getLogger(__name__)
 
 _MS = Fraction(1, 1000)
+
+Progress = Callable[[int, "int | None"], None]  # (source frames decoded, their expected total or None)
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,6 @@ class WebmConfig:
         return f"h{self.height}-f{self.max_fps:g}-q{self.crf}-k{self.keyframe_s:g}-a{int(self.audio)}"
 
 
-def webm_cache_dir() -> Path:
-    """Where browser copies live: <cache_dir>/webm, beside the index cache."""
-    return cache_dir() / "webm"
-
-
 def video_codec() -> str:
     """libvpx-vp9 when the bundled FFmpeg has it, else VP8 (libvpx)."""
     for name in ("libvpx-vp9", "libvpx"):
@@ -49,27 +47,47 @@ def video_codec() -> str:
             av.codec.Codec(name, "w")
             return name
         except Exception:  # noqa: BLE001 (PyAV raises several kinds for a missing codec)
-            continue
+            log.debug("this PyAV build has no %s encoder", name)
     raise TranscodeError("this PyAV build has neither libvpx-vp9 nor libvpx; cannot make WebM copies")
 
 
-def browser_copy(path: str | os.PathLike, *, config: WebmConfig | None = None, cache: Path | None = None) -> Path:
-    """Path of a WebM copy of `path` playable in Chromium, transcoding it on first use.
+def copy_path(path: str | os.PathLike, cache: str | os.PathLike, config: WebmConfig | None = None) -> Path:
+    """Where the copy of `path` lives in the folder `cache`: named by the index cache's content hash and the
+    settings, so an edited file gets a new copy and an unchanged one is found again."""
+    return Path(cache) / f"{content_hash(path)[:20]}-{(config or WebmConfig()).key()}.webm"
 
-    Raises TranscodeError (naming the file and the decoder's message) when the source can't be decoded.
+
+def browser_copy(path: str | os.PathLike, cache: str | os.PathLike, *, config: WebmConfig | None = None,
+                 on_progress: Progress | None = None) -> Path:
+    """Path of a WebM copy of `path` (in the folder `cache`) playable in Chromium, transcoding it on first use.
+
+    on_progress(done, total) is called as source frames are decoded. Raises TranscodeError (naming the file
+    and the decoder's message) when the source can't be decoded.
     """
     config = config or WebmConfig()
     src = Path(path)
-    out = (cache or webm_cache_dir()) / f"{content_hash(src)[:20]}-{config.key()}.webm"  # the index cache's key
+    out = copy_path(src, cache, config)
     if out.exists():
         return out
     log.info("making a browser copy of %s -> %s", src, out)
     try:
         with atomic_open(out, "wb") as f:
-            _transcode(src, f, config)
+            _transcode(src, f, config, on_progress or _quiet)
     except (av.FFmpegError, ValueError, OSError) as e:
         raise TranscodeError(f"cannot make a browser copy of {src.name}: {e}") from e
     return out
+
+
+def _quiet(done: int, total: int | None) -> None:
+    pass
+
+
+def _frame_count(inp, iv, rate: float) -> int | None:
+    """Frames the source should have: the container's count, else duration x rate (None if neither is known)."""
+    if iv.frames:
+        return int(iv.frames)
+    seconds = float(iv.duration * iv.time_base) if iv.duration and iv.time_base else (inp.duration or 0) / av.time_base
+    return round(seconds * rate) or None
 
 
 def _size(width: int, height: int, target: int) -> tuple[int, int]:
@@ -78,7 +96,7 @@ def _size(width: int, height: int, target: int) -> tuple[int, int]:
     return max(2, w - w % 2), max(2, h - h % 2)
 
 
-def _transcode(src: Path, f, config: WebmConfig) -> None:
+def _transcode(src: Path, f, config: WebmConfig, on_progress: Progress) -> None:
     with av.open(str(src)) as inp:
         if not inp.streams.video:
             raise ValueError("no video stream")
@@ -87,6 +105,7 @@ def _transcode(src: Path, f, config: WebmConfig) -> None:
         ia = inp.streams.audio[0] if config.audio and inp.streams.audio else None
         rate = float(iv.average_rate or iv.guessed_rate or 25)
         fps = min(rate, config.max_fps)
+        total, decoded = _frame_count(inp, iv, rate), 0
         with av.open(f, "w", format="webm") as out:
             ov = out.add_stream(video_codec(), rate=Fraction(fps).limit_denominator(1000))
             ov.width, ov.height = _size(iv.codec_context.width, iv.codec_context.height, config.height)
@@ -105,6 +124,8 @@ def _transcode(src: Path, f, config: WebmConfig) -> None:
             for packet in inp.demux(*([iv, ia] if ia is not None else [iv])):
                 for frame in packet.decode():
                     if packet.stream is iv:
+                        decoded += 1
+                        on_progress(decoded, total)
                         t = frame.time
                         slot = None if t is None else int(t * config.max_fps + 1e-6)  # one frame per 1/max_fps s
                         if slot is None or slot == last:
