@@ -12,8 +12,8 @@ from pathlib import Path
 import altair as alt
 import numpy as np
 
-from longlens.data.synth import demo_spec, make_video
 from longlens.core.types import Segment
+from longlens.data.synth import demo_spec, make_video
 
 
 def run(*, quick: bool = False) -> dict:

@@ -1,36 +1,41 @@
 """The Streamlit explorer: `longlens ui` serves longlens/ui/app.py over a video library.
 
 Pure parts, usable without Streamlit: the library (listing, safe paths, uploads), browser-playable WebM
-copies, batch results, and the timeline chart with its click logic (needs Altair, the `ui` extra; imported
-on first use so the CLI works without it).
-"""
-from longlens.ui.batch import BatchItem, library_video, load_batch
-from longlens.ui.launch import run_ui, ui_command
-from longlens.ui.library import (
-    DEFAULT_MAX_UPLOAD,
-    LibraryFile,
-    UnsafePathError,
-    list_files,
-    safe_path,
-    save_upload,
-)
-from longlens.ui.webm import TranscodeError, WebmConfig, browser_copy
+copies (made in the background by `BrowserCopies`), batch results, and the timeline chart with its click logic
+(needs Altair, the `ui` extra).
 
-_TIMELINE = ("Seek", "clock", "seek_from_selection", "selection_params", "timeline_chart")
+Every name below is imported on first use: the app's first lines (the page frame) and the CLI must not wait
+for PyAV, pandas or Altair.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "BatchItem": "batch", "library_video": "batch", "load_batch": "batch",
+    "BrowserCopies": "copies", "CopyJob": "copies",
+    "ExplorerConfig": "config",
+    "run_ui": "launch", "ui_command": "launch",
+    "DEFAULT_MAX_UPLOAD": "library", "DEFAULT_MAX_UPLOAD_MB": "library", "LibraryFile": "library",
+    "list_files": "library", "safe_path": "library", "save_upload": "library",
+    "Seek": "timeline", "seek_from_selection": "timeline", "selection_params": "timeline", "timeline_chart": "timeline",
+    "WebmConfig": "webm", "browser_copy": "webm",
+}
 
 __all__ = [
     "DEFAULT_MAX_UPLOAD",
+    "DEFAULT_MAX_UPLOAD_MB",
     "BatchItem",
+    "BrowserCopies",
+    "CopyJob",
+    "ExplorerConfig",
     "LibraryFile",
     "Seek",
-    "TranscodeError",
-    "UnsafePathError",
     "WebmConfig",
     "browser_copy",
     "library_video",
     "list_files",
     "load_batch",
-    "clock",
     "run_ui",
     "safe_path",
     "save_upload",
@@ -42,8 +47,6 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in _TIMELINE:
-        from longlens.ui import timeline
-
-        return getattr(timeline, name)
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"longlens.ui.{_WHERE[name]}"), name)
     raise AttributeError(f"module 'longlens.ui' has no attribute {name!r}")

@@ -5,9 +5,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from longlens.core.errors import UnsafePathError
 from longlens.data.datasets import iter_jsonl, load_grounding
 from longlens.data.metrics import best_iou, evaluate, read_predictions
-from longlens.ui.library import LibraryFile, UnsafePathError, safe_path
+from longlens.ui.library import LibraryFile, safe_path
 
 
 @dataclass

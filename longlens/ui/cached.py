@@ -1,9 +1,10 @@
 """What the explorer computes once and reuses across reruns and sessions.
 
-Models and indexes: `st.cache_resource` (one shared Retriever per configuration; it is thread-safe).
-Per-video arrays (probe results, score curves, thumbnails, browser copies): `st.cache_data`, keyed by the
-file's path, size and mtime so an edited file is looked at afresh. Errors are returned as values (cache_data
-does not cache exceptions), so a broken video is probed once and its message shown on every rerun.
+Models, indexes and background copies: `st.cache_resource` (one shared Retriever per `Indexing`, it is
+thread-safe; one `BrowserCopies` per folder). Per-video arrays (score curves, thumbnails): `st.cache_data`, keyed
+by the file's path, size and mtime so an edited file is looked at afresh. Probe results are kept for the whole
+server in one table, so the sidebar can say what is known without probing anything (a video is probed when it
+is shown). Errors are returned as values, so a broken video is probed once and its message shown on every rerun.
 """
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from longlens.core.errors import LonglensError
+from longlens.core.errors import LonglensError, ModelUnavailableError
 from longlens.data import AtTimes, probe, read_frames
 
 log = logging.getLogger(__name__)
@@ -30,29 +32,61 @@ class FileKey:
     mtime_ns: int
 
     @classmethod
-    def of(cls, path: str | os.PathLike) -> "FileKey":
+    def of(cls, path: str | os.PathLike) -> FileKey:
         st_ = os.stat(path)
         return cls(os.fspath(path), st_.st_size, st_.st_mtime_ns)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@dataclass(frozen=True)
+class Indexing:
+    """What picks the shared Retriever and keys what it computes: the cache root, the index rate and channels,
+    and whether indexing draws a terminal progress bar (None: when stderr is a terminal)."""
+
+    cache: Path
+    fps: float
+    channels: tuple[str, ...]
+    progress: bool | None = None
+
+    def config(self):
+        from longlens.retrieval import RetrievalConfig
+
+        return RetrievalConfig(fps=self.fps, channels=self.channels, cache_dir=self.cache, progress=self.progress)
+
+
+# ---------------------------------------------------------------- probes
+
+
+@st.cache_resource(show_spinner=False)
+def _probed() -> dict[FileKey, dict]:
+    """FileKey -> video_info's answer, for every video this server has probed."""
+    return {}
+
+
 def video_info(key: FileKey) -> dict:
-    """{"info": VideoInfo dict} or {"error": message} for one library video."""
-    try:
-        return {"info": probe(key.path).to_dict()}
-    except LonglensError as e:
-        return {"error": str(e)}
+    """{"info": VideoInfo dict} or {"error": message} for one library video (probed on first ask)."""
+    known = _probed()
+    if key not in known:  # two sessions may both probe a new file once: harmless, and no lock to wait on
+        try:
+            known[key] = {"info": probe(key.path).to_dict()}
+        except LonglensError as e:
+            known[key] = {"error": str(e)}
+    return known[key]
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def browser_copy(key: FileKey) -> dict:
-    """{"path": WebM copy} or {"error": message} (see longlens.ui.webm.browser_copy)."""
-    from longlens.ui.webm import browser_copy as make
+def known_info(key: FileKey) -> dict | None:
+    """video_info's answer if the video was probed already, else None (nothing is probed)."""
+    return _probed().get(key)
 
-    try:
-        return {"path": str(make(key.path))}
-    except LonglensError as e:
-        return {"error": str(e)}
+
+# ---------------------------------------------------------------- browser copies
+
+
+@st.cache_resource(show_spinner=False)
+def copies(folder: Path):
+    """The server's background WebM copies into `folder` (longlens.ui.copies.BrowserCopies)."""
+    from longlens.ui.copies import BrowserCopies
+
+    return BrowserCopies(folder)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -76,58 +110,61 @@ def digest(data: bytes) -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def retriever(fps: float, channels: tuple[str, ...]):
-    """One shared Retriever per (fps, channels); it builds its models lazily and is thread-safe."""
-    from longlens.retrieval import RetrievalConfig, Retriever
+def retriever(how: Indexing):
+    """One shared Retriever per Indexing; it builds its models lazily and is thread-safe."""
+    from longlens.retrieval import Retriever
 
-    return Retriever(RetrievalConfig(fps=fps, channels=channels))
+    return Retriever(how.config())
 
 
 @st.cache_data(show_spinner=False, ttl=60, max_entries=1024)
-def is_indexed(key: FileKey, fps: float, channels: tuple[str, ...] = ("clip", "ocr", "image")) -> bool:
+def is_indexed(key: FileKey, how: Indexing) -> bool:
     """Whether every part the Retriever would build for this video is already in the on-disk cache
     (rechecked after a minute, so indexing done elsewhere, e.g. `longlens index`, shows up)."""
     if "error" in video_info(key):
         return False
     try:
-        return retriever(fps, channels).is_indexed(key.path, fps=fps)
+        return retriever(how).is_indexed(key.path, fps=how.fps)
     except (LonglensError, OSError):
         return False
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def video_index(key: FileKey, fps: float, channels: tuple[str, ...]):
+def video_index(key: FileKey, how: Indexing):
     """The video's VideoIndex: read from the on-disk cache, or built (without a progress bar)."""
-    return retriever(fps, channels).index(key.path, progress=False)
+    return retriever(how).index(key.path, progress=False)
 
 
-def build_index(key: FileKey, fps: float, channels: tuple[str, ...], on_progress):
+def build_index(key: FileKey, how: Indexing, on_progress):
     """Index the video, telling `on_progress(done, total, desc)` as frames are done (outside any cache:
     the callback draws on the page), then hand back the cached VideoIndex."""
     from longlens.core.progress import report_progress
 
     with report_progress(on_progress):
-        retriever(fps, channels).index(key.path, progress=True)
+        retriever(how).index(key.path, progress=True)
     is_indexed.clear()
-    return video_index(key, fps, channels)
+    return video_index(key, how)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def curve(key: FileKey, fps: float, channels: tuple[str, ...], query: str | None, image_digest: str | None,
+def curve(key: FileKey, how: Indexing, query: str | None, image_digest: str | None,
           _image: np.ndarray | None = None) -> dict:
     """The query's score curve: {"times" [N] s, "fused" [N], "channels": name -> [N], "stats"}."""
-    r = retriever(fps, channels)
-    c = r.curve(video_index(key, fps, channels), query or None, _image)
+    r = retriever(how)
+    c = r.curve(video_index(key, how), query or None, _image)
     return {"times": c.times, "fused": c.fused, "channels": dict(c.channels), "stats": dict(c.stats)}
 
 
 @st.cache_resource(show_spinner=False)
 def vlm(model: str | None = None):
-    """(loaded VLM, None) or (None, why not): tried once per model for the whole server."""
+    """(loaded VLM, None) or (None, one line saying why not): tried once per model for the whole server."""
     try:
         from longlens.lvlm import DEFAULT_MODEL, load_vlm
 
         return load_vlm(model or DEFAULT_MODEL), None
-    except Exception as e:  # noqa: BLE001 - no weights, no lvlm layer, a broken checkpoint: answer without a VLM
+    except ModelUnavailableError as e:
         log.warning("no vision-language model: %s", e)
-        return None, str(e)
+        return None, e.summary
+    except Exception as e:  # noqa: BLE001 - no lvlm layer, a broken checkpoint: answer without a VLM
+        log.warning("no vision-language model: %s", e)
+        return None, f"{type(e).__name__}: {e}"

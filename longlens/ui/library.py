@@ -16,7 +16,8 @@ from longlens.core.io import atomic_open
 
 VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
 RESULT_EXTS = (".jsonl", ".json")
-DEFAULT_MAX_UPLOAD = 2 * 1024**3  # bytes (2 GB)
+DEFAULT_MAX_UPLOAD_MB = 2048  # the explorer's upload limit (2 GB; `longlens ui --max-upload-mb`)
+DEFAULT_MAX_UPLOAD = DEFAULT_MAX_UPLOAD_MB * 2**20  # the same in bytes
 _CHUNK = 1 << 20
 
 

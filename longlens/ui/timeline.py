@@ -7,8 +7,8 @@ carry the click selection (nearest point). A click comes back from Streamlit as 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import altair as alt
 import numpy as np

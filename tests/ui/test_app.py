@@ -2,55 +2,31 @@
 import io
 import json
 import math
-import secrets
+import threading
 
 import pyarrow as pa
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
+from ui_helpers import (
+    TIMEOUT,
+    chart,
+    click_chart,
+    start,
+    start_playing,
+    texts,
+    video_el,
+)
 
-from longlens.data.synth import demo_spec
-from longlens.ui.launch import APP
 from longlens.core.types import clock
+from longlens.data.synth import demo_spec
+from longlens.ui.copies import BrowserCopies
 from longlens.ui.timeline import PICK, SEGMENT
-
-TIMEOUT = 240
-
-
-def start(argv=()):
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+from longlens.ui.webm import browser_copy
 
 
-def video_el(at):
-    (el,) = at.get("video")
-    return el.proto
-
-
-def chart(at):
-    (el,) = [e for e in at.get("vega_lite_chart")]
-    return el.proto
-
-
-def click_chart(at, selection: dict):
-    """What the browser sends when a point or segment of the timeline is clicked: the chart's new selection."""
-    states = at._tree.get_widget_states()
-    w = states.widgets.add()
-    w.id = chart(at).id
-    w.string_value = json.dumps({"selection": selection})
-    at._run(states)
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(elements):
-    return [e.value for e in elements]
-
-
-def test_search_timeline_gallery_and_seek(demo_in_library):
-    _, (start_, end_) = demo_in_library
-    at = start()
+def test_search_timeline_gallery_and_seek(demo_in_library, copies):
+    video, (start_, end_) = demo_in_library
+    at = start_playing(copies, video)
     radio = at.sidebar.radio[0]
     assert radio.options == ["demo.mp4"] and list(radio.proto.captions) == ["02:00 · 480×270 · indexed"]
     notes = [m for m in texts(at.info) if "Visual channel (CLIP) is off" in m]
@@ -84,8 +60,8 @@ def test_search_timeline_gallery_and_seek(demo_in_library):
     assert v.loop and v.start_time <= start_ + 1 and v.end_time >= end_ - 1, (v.start_time, v.end_time, start_, end_)
 
 
-def test_timeline_click_seeks(demo_in_library):
-    at = start()
+def test_timeline_click_seeks(demo_in_library, copies):
+    at = start_playing(copies, demo_in_library[0])
     at.text_input(key="query").input("vault code").run()
     click_chart(at, {PICK: [{"time": 42.0}], SEGMENT: []})
     assert video_el(at).start_time == 42 and not video_el(at).loop
@@ -96,9 +72,9 @@ def test_timeline_click_seeks(demo_in_library):
     assert video_el(at).start_time == 9 and not video_el(at).loop
 
 
-def test_ask_answers_with_evidence(demo_in_library):
-    _, (start_, end_) = demo_in_library
-    at = start()
+def test_ask_answers_with_evidence(demo_in_library, copies):
+    video, (start_, end_) = demo_in_library
+    at = start_playing(copies, video)
     at.text_input(key="question").input("What is the vault code?")
     at.button[[b.label for b in at.button].index("Ask")].click().run()
     assert not at.exception and not at.error, texts(at.error)
@@ -114,7 +90,7 @@ def test_ask_answers_with_evidence(demo_in_library):
     assert start_ - 1 <= t <= end_ + 1, (t, start_, end_)
 
 
-def test_batch_results_predicted_vs_true(demo_in_library, demo_library):
+def test_batch_results_predicted_vs_true(demo_in_library, demo_library, copies):
     video, (start_, end_) = demo_in_library
     library = video.parent
     _, _, truth = demo_library
@@ -128,7 +104,7 @@ def test_batch_results_predicted_vs_true(demo_in_library, demo_library):
              {"id": "wifi", "status": "error", "error": "worker died"}]
     (library / "preds.jsonl").write_text("".join(json.dumps(r) + "\n" for r in preds))
 
-    at = start()
+    at = start_playing(copies, video)
     assert at.selectbox(key="batch_preds").value == "preds.jsonl" and at.selectbox(key="batch_gt").value == "gt.jsonl"
     assert len(at.dataframe) == 2  # the metrics, then the items
     metrics = at.dataframe[0].value.iloc[0]
@@ -151,10 +127,10 @@ def test_batch_results_predicted_vs_true(demo_in_library, demo_library):
     assert {p["name"] for p in spec.get("params", [])} == {PICK}  # the curve, the true window, no segment
 
 
-def test_picture_query_and_settings(demo_in_library, demo_library):
+def test_picture_query_and_settings(demo_in_library, demo_library, rng):
     _, _, truth = demo_library
     spec = demo_spec(truth["duration"], seed=truth["key"]["seed"])
-    shown = truth["pictures"][secrets.randbelow(len(truth["pictures"]))]
+    shown = truth["pictures"][int(rng.integers(len(truth["pictures"])))]
     buf = io.BytesIO()
     Image.fromarray(spec.pictures[shown["index"]].image).save(buf, format="PNG")
     at = start()
@@ -173,3 +149,42 @@ def test_picture_query_and_settings(demo_in_library, demo_library):
     frames = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart(at).datasets]
     channels = next(f for f in frames if "channel" in f.columns)
     assert set(channels["channel"]) == {"image"}  # a picture is matched by the image channel (CLIP is off)
+
+
+def test_search_works_while_the_browser_copy_is_made(demo_in_library, tmp_path):
+    """Bug: the page waited for the WebM copy (minutes for an hour of 1080p) before index and search showed."""
+    video, (start_, end_) = demo_in_library
+    started, release, calls = threading.Event(), threading.Event(), []
+
+    def held_copy(src, cache, *, config, on_progress):  # the real transcode, once the test lets it go
+        calls.append(src)
+        on_progress(7, 3600)
+        started.set()
+        if not release.wait(TIMEOUT):
+            raise TimeoutError("the test never released the copy")
+        return browser_copy(src, cache, config=config, on_progress=on_progress)
+
+    copies = BrowserCopies(tmp_path / "webm", make=held_copy)
+    copies.job(video)
+    assert started.wait(TIMEOUT)
+    at = start(copies)
+    assert not at.get("video")
+    (bar,) = at.get("progress")
+    assert bar.proto.value == 0 and "Making a browser-playable copy: 7 / 3600 frames" in bar.proto.text
+
+    at.text_input(key="query").input("vault code").run()  # index, search, timeline and gallery work meanwhile
+    assert not at.exception and not at.error, texts(at.error)
+    assert {p["name"] for p in json.loads(chart(at).spec)["params"]} == {PICK, SEGMENT}
+    at.button(key="hit-0").click().run()
+    t_best = float(at.button(key="hit-0").help.split()[2])
+    assert start_ - 1.0 <= t_best <= end_ + 1.0 and not at.get("video")
+    other = start(copies)  # a second session (and every rerun) finds the job running: one transcode
+    assert not other.get("video") and len(calls) == 1 and not list((tmp_path / "webm").glob("*.webm"))
+
+    release.set()
+    job = copies.wait(video, TIMEOUT)
+    assert job.ready and job.path.parent == tmp_path / "webm" and job.done > 7, job
+    at.run()  # what the progress fragment's rerun does once the copy is done
+    assert not at.get("progress")
+    v = video_el(at)
+    assert v.url.endswith(".webm") and v.start_time == round(t_best)  # the seek made meanwhile is kept

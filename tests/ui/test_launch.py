@@ -3,17 +3,32 @@ import pytest
 from longlens.cli import main
 from longlens.core.errors import InputError
 from longlens.core.progress import progress, report_progress
+from longlens.ui.app import parse_args
+from longlens.ui.config import ExplorerConfig
 from longlens.ui.launch import APP, run_ui, ui_command
 
 
 def test_command_line_serves_the_app_headless_on_the_port(tmp_path):
-    cmd = ui_command(tmp_path, 8612, max_upload_mb=300)
+    config = ExplorerConfig(tmp_path / "lib", tmp_path / "cache", max_upload_mb=300)
+    cmd = ui_command(config, 8612)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(APP) and APP.is_file()
     opts = dict(zip(cmd[5:cmd.index("--")][::2], cmd[5:cmd.index("--")][1::2]))
     assert opts["--server.port"] == "8612" and opts["--server.headless"] == "true"
     assert opts["--browser.gatherUsageStats"] == "false" and opts["--server.address"] == "localhost"
     assert opts["--server.maxUploadSize"] == "300"
-    assert cmd[cmd.index("--") + 1:] == ["--library", str(tmp_path), "--max-upload-mb", "300"]
+    args = cmd[cmd.index("--") + 1:]
+    assert args == ["--library", str(tmp_path / "lib"), "--cache", str(tmp_path / "cache"), "--max-upload-mb", "300"]
+    assert parse_args(args) == config  # what the app makes of it
+
+
+def test_environment_read_at_the_edge_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("LONGLENS_CACHE", str(tmp_path / "c"))
+    monkeypatch.setenv("LONGLENS_PROGRESS", "0")
+    config = parse_args(["--library", str(tmp_path / "videos")])
+    assert (config.library, config.cache, config.progress) == (tmp_path / "videos", tmp_path / "c", False)
+    assert config.webm == tmp_path / "c" / "webm"
+    home = ExplorerConfig.from_env(env={"LONGLENS_HOME": str(tmp_path / "h")})
+    assert (home.library, home.cache, home.progress) == (tmp_path / "h" / "library", tmp_path / "h" / "cache", None)
 
 
 @pytest.mark.parametrize("kwargs, message", [({"port": 0}, "port"), ({"port": 70000}, "port"),

@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from longlens.core.errors import InputError
-from longlens.ui.library import UnsafePathError, list_files, safe_path, save_upload
+from longlens.core.errors import InputError, UnsafePathError
+from longlens.ui.library import list_files, safe_path, save_upload
 
 
 @pytest.fixture
@@ -45,8 +45,8 @@ def test_safe_path_resolves_inside(lib):
     assert safe_path(lib, "alias.mp4") == (lib / "a.mp4").resolve()
 
 
-def test_upload_saved_atomically_without_overwrite(lib):
-    data = os.urandom(3000)
+def test_upload_saved_atomically_without_overwrite(lib, rng):
+    data = rng.bytes(3000)
     p1 = save_upload(lib, "clip.mp4", io.BytesIO(data))
     p2 = save_upload(lib, "clip.mp4", data)
     assert p1.name == "clip.mp4" and p2.name == "clip (1).mp4"
@@ -63,13 +63,13 @@ def test_upload_name_cannot_escape(lib):
         save_upload(lib, "run.sh", b"x")
 
 
-def test_upload_size_limit(lib):
+def test_upload_size_limit(lib, rng):
     with pytest.raises(InputError, match="upload limit"):
-        save_upload(lib, "big.mp4", os.urandom(2000), max_bytes=1000)
+        save_upload(lib, "big.mp4", rng.bytes(2000), max_bytes=1000)
 
     class Stream(io.BytesIO):  # a stream that does not tell its size up front
         size = None
 
     with pytest.raises(InputError, match="upload limit"):
-        save_upload(lib, "big.mp4", Stream(os.urandom(3 << 20)), max_bytes=1 << 20)
-    assert not any(f.startswith("big") or f.startswith(".big") for f in os.listdir(lib))
+        save_upload(lib, "big.mp4", Stream(rng.bytes(3 << 20)), max_bytes=1 << 20)
+    assert not any(f.startswith(("big", ".big")) for f in os.listdir(lib))

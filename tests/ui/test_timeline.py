@@ -1,9 +1,14 @@
 import numpy as np
 import pytest
 
-from longlens.core.types import Segment
-from longlens.core.types import clock
-from longlens.ui.timeline import PICK, SEGMENT, Seek, seek_from_selection, timeline_chart
+from longlens.core.types import Segment, clock
+from longlens.ui.timeline import (
+    PICK,
+    SEGMENT,
+    Seek,
+    seek_from_selection,
+    timeline_chart,
+)
 
 
 def test_mmss():
@@ -13,8 +18,7 @@ def test_mmss():
     assert clock(3725) == "1:02:05"
 
 
-def test_chart_layers_carry_data_and_selections():
-    rng = np.random.default_rng()
+def test_chart_layers_carry_data_and_selections(rng):
     n = int(rng.integers(50, 200))
     times = np.sort(rng.uniform(0, 1000, n))
     fused = rng.random(n)

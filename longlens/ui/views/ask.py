@@ -4,9 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from longlens.core.errors import LonglensError
+from longlens.core.types import clock
 from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
-from longlens.core.types import clock
 from longlens.ui.views.library import Settings
 
 ANSWER = "answer"  # session key: {"video", "question", "answer": Answer.to_dict()-like}
@@ -19,10 +19,10 @@ def _ask(video: LibraryFile, question: str, s: Settings) -> None:
         st.session_state[ANSWER] = {"video": video.name, "question": question, "error": f"Ask is unavailable: {e}"}
         return
     model, why = cached.vlm()
+    # the frame budget and selector choose what a VLM is shown; the extractive answerer shows no frames
+    how = {"answerer": "lvlm", "frames": s.budget, "selector": s.selector} if model is not None else {"answerer": "extractive"}
     try:
-        ans = ask(video.path, question, frames=s.budget, selector=s.selector,
-                  answerer="auto" if model is not None else "extractive",
-                  retriever=cached.retriever(s.fps, s.channels), vlm=model)
+        ans = ask(video.path, question, retriever=cached.retriever(s.indexing), vlm=model, **how)
     except LonglensError as e:
         st.session_state[ANSWER] = {"video": video.name, "question": question, "error": str(e)}
         return
@@ -48,7 +48,7 @@ def ask_tab(video: LibraryFile, s: Settings) -> None:
         return
     st.markdown(f"**{got['text'] or '(no answer)'}**")
     how = "the vision-language model" if got["answerer"] == "lvlm" else "on-screen text (extractive)"
-    why = (got.get("why_not_lvlm") or "").split("; ")[0][:160]
+    why = got.get("why_not_lvlm")
     st.caption(f"answered by {how}" + (f" · no VLM: {why}" if why else ""))
     st.markdown("Evidence")
     for i, ev in enumerate(got["evidence"]):

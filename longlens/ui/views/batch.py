@@ -7,12 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from longlens.core.errors import InputError, LonglensError
-from longlens.core.types import Segment
+from longlens.core.types import Segment, clock
 from longlens.retrieval import ScoreCurve
 from longlens.ui import cached, state
 from longlens.ui.batch import BatchItem, default_truth, library_video, load_batch
 from longlens.ui.library import RESULT_EXTS, list_files, safe_path, save_upload
-from longlens.core.types import clock
 from longlens.ui.timeline import selection_params, timeline_chart
 from longlens.ui.views.library import Settings
 
@@ -83,8 +82,8 @@ def _item(library: Path, item: BatchItem, s: Settings) -> None:
         key = cached.FileKey.of(video.path)
         info = cached.video_info(key)
         duration = info["info"]["duration"] if "info" in info else None
-        if item.query and cached.is_indexed(key, s.fps, s.channels) and not Path(item.query).suffix:
-            got = cached.curve(key, s.fps, s.channels, item.query, None)
+        if item.query and cached.is_indexed(key, s.indexing) and not Path(item.query).suffix:
+            got = cached.curve(key, s.indexing, item.query, None)
             curve = ScoreCurve(got["times"], got["fused"], got["channels"], got["stats"])
     chart = timeline_chart([] if curve is None else curve.times, [] if curve is None else curve.fused,
                            segments=[Segment(*top)] if top else [], truth=[Segment(a, b) for a, b in item.windows],

@@ -1,4 +1,5 @@
-"""One video's page: what it is, indexing with a progress bar, the player, and the Search / Ask / Batch tabs."""
+"""One video's page: what it is, the player (once its browser copy is ready), indexing with a progress bar, and
+the Search / Ask / Batch tabs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,9 +7,10 @@ from pathlib import Path
 import streamlit as st
 
 from longlens.core.errors import LonglensError
-from longlens.ui import cached
-from longlens.ui.library import LibraryFile
 from longlens.core.types import clock
+from longlens.ui import cached
+from longlens.ui.copies import BrowserCopies
+from longlens.ui.library import LibraryFile
 from longlens.ui.views.ask import ask_tab
 from longlens.ui.views.batch import batch_tab
 from longlens.ui.views.library import Settings
@@ -19,7 +21,7 @@ from longlens.ui.views.search import search_tab
 def _index(video: LibraryFile, s: Settings, *, build: bool):
     """The video's index when cached (or when `build`, with a progress bar); None otherwise."""
     key = cached.FileKey.of(video.path)
-    if not build and not cached.is_indexed(key, s.fps, s.channels):
+    if not build and not cached.is_indexed(key, s.indexing):
         return None
     bar = st.progress(0.0, text="Indexing…") if build else None
     seen = {"done": 0.0, "total": None}
@@ -30,7 +32,7 @@ def _index(video: LibraryFile, s: Settings, *, build: bool):
             bar.progress(min(1.0, done / total), text=f"Indexing: {int(done)} / {int(total)} frames")
 
     try:
-        index = cached.build_index(key, s.fps, s.channels, report) if build else cached.video_index(key, s.fps, s.channels)
+        index = cached.build_index(key, s.indexing, report) if build else cached.video_index(key, s.indexing)
     except LonglensError as e:
         st.error(f"Indexing failed: {e}")
         return None
@@ -40,7 +42,7 @@ def _index(video: LibraryFile, s: Settings, *, build: bool):
     return index
 
 
-def video_page(video: LibraryFile, library: Path, s: Settings) -> None:
+def video_page(video: LibraryFile, library: Path, s: Settings, copies: BrowserCopies) -> None:
     st.header(video.name)
     got = cached.video_info(cached.FileKey.of(video.path))
     if "error" in got:
@@ -50,12 +52,11 @@ def video_page(video: LibraryFile, library: Path, s: Settings) -> None:
     info = got["info"]
     st.caption(f"{clock(info['duration'])} · {info['width']}×{info['height']} · {info['fps']:.3g} fps · "
                f"{info['codec']}" + (" · variable frame rate" if info["vfr"] else ""))
-    player(video)
-    r = cached.retriever(s.fps, s.channels)
-    off = r.clip_off_reason()
+    player(video, copies)
+    off = cached.retriever(s.indexing).clip_off_reason()
     if off:
-        st.info(f"Visual channel (CLIP) is off: {off.split(': ')[0][:200]}. Searching with "
-                f"{', '.join(c for c in s.channels if c != 'clip') or 'no other channel'}.", icon="ℹ️")
+        st.info(f"Visual channel (CLIP) is off: {off}. Searching with "
+                f"{', '.join(c for c in s.indexing.channels if c != 'clip') or 'no other channel'}.", icon="ℹ️")
     index = _index(video, s, build=False)
     if index is None:
         st.warning("Not indexed yet: indexing decodes the video and reads its on-screen text (once; it is cached).")

@@ -8,10 +8,10 @@ import streamlit as st
 from PIL import Image
 
 from longlens.core.errors import LonglensError
+from longlens.core.types import clock
 from longlens.retrieval import ScoreCurve, ground_segments
 from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
-from longlens.core.types import clock
 from longlens.ui.timeline import selection_params, timeline_chart
 from longlens.ui.views.library import Settings
 
@@ -44,12 +44,12 @@ def search_tab(video: LibraryFile, index, s: Settings) -> None:
         st.caption("Searching by the picture (remove it to search by the words).")
     key = cached.FileKey.of(video.path)
     try:
-        got = cached.curve(key, s.fps, s.channels, None if image is not None else query.strip(), image_key, image)
+        got = cached.curve(key, s.indexing, None if image is not None else query.strip(), image_key, image)
     except LonglensError as e:
         st.error(str(e))
         return
     curve = ScoreCurve(got["times"], got["fused"], got["channels"], got["stats"])
-    r = cached.retriever(s.fps, s.channels)
+    r = cached.retriever(s.indexing)
     keyframes = r.select(index, curve, min(s.budget, len(curve)), method=s.selector)
     segments = ground_segments(curve.times, curve.fused, top=s.top, duration=index.duration)
     shown = st.toggle("Per-channel curves", key="show_channels")
