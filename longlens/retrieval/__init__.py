@@ -6,6 +6,8 @@
     r.ground("talk.mp4", image="poster.png")         # -> list[Segment]
     r.select(idx, r.curve(idx, "a red car"), 16)     # TASS keyframes for a VLM
 """
+from longlens.core.errors import CacheError, ModelUnavailableError
+from longlens.core.types import Moment
 from longlens.retrieval.config import RetrievalConfig
 from longlens.retrieval.faiss_index import CorpusIndex
 from longlens.retrieval.fuse import fuse
@@ -15,8 +17,6 @@ from longlens.retrieval.jobs import index_videos, search_video
 from longlens.retrieval.retriever import Retriever
 from longlens.retrieval.select import mmr, tass, topk, uniform
 from longlens.retrieval.text import keyword_hits
-from longlens.core.errors import CacheError, ModelUnavailableError
-from longlens.core.types import Moment
 from longlens.retrieval.types import ScoreCurve
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""The CLIP visual channel (open_clip): frames, frame crops, text and image queries in one space.
+"""The CLIP model (open_clip): frames, frame crops, text and image queries in one space. The channel around it
+(cache key, scoring) is longlens.retrieval.channels.clip.
 
 Weights come from an architecture + pretrained tag (hub cache, or a download on machines that may) or a
 local folder holding open_clip_config.json beside the weights. A bare weights file is refused: its image
@@ -7,19 +8,16 @@ size, mean/std and resize mode live in the config, and guessing them silently gi
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
-from longlens.core.errors import InputError
+from longlens.core.errors import InputError, ModelUnavailableError
 from longlens.core.hub import hub_mode
 from longlens.retrieval.config import RetrievalConfig
-from longlens.core.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +33,7 @@ def check_checkpoint(path: str | Path) -> tuple[Path, Path | None]:
     would have to be guessed), ModelUnavailableError when the path does not exist."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise ModelUnavailableError(f"CLIP checkpoint {p} does not exist")
+        raise ModelUnavailableError(f"CLIP checkpoint {p} does not exist", summary="the CLIP checkpoint does not exist")
     folder = p if p.is_dir() else p.parent
     if not (folder / "open_clip_config.json").is_file():
         raise InputError(
@@ -81,25 +79,6 @@ class ClipEmbedder:
         self._lock = threading.Lock()
         self.device = "cpu"
 
-    # -- identity (for cache keys), without loading weights ------------------------------------------
-    def key(self) -> str:
-        """Architecture + weights identity + preprocessing config + dtype + crop grid."""
-        import open_clip
-
-        c = self.config
-        if c.clip_checkpoint:
-            folder, weights = check_checkpoint(c.clip_checkpoint)
-            cfg = json.loads((folder / "open_clip_config.json").read_text())
-            ident = {"checkpoint": str(folder.resolve()), "config": cfg,
-                     "weights": [weights.name, weights.stat().st_size, weights.stat().st_mtime_ns] if weights else None}
-        else:
-            model_cfg = open_clip.get_model_config(c.clip_model) or {}
-            pre = {} if c.clip_pretrained == RANDOM else open_clip.get_pretrained_cfg(c.clip_model, c.clip_pretrained)
-            pre = {k: pre.get(k) for k in ("mean", "std", "interpolation", "resize_mode")}
-            ident = {"arch": c.clip_model, "pretrained": c.clip_pretrained, "image_size": model_cfg.get("vision_cfg", {}).get("image_size"), "preprocess": pre}
-        ident.update(dtype=c.dtype, regions=self.regions, open_clip=open_clip.__version__)
-        return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
     @property
     def name(self) -> str:
         c = self.config
@@ -124,13 +103,15 @@ class ClipEmbedder:
             if c.clip_checkpoint:
                 folder, weights = check_checkpoint(c.clip_checkpoint)
                 if weights is None:
-                    raise ModelUnavailableError(f"CLIP checkpoint folder {folder} has a config but no weights file (*{', *'.join(_WEIGHT_SUFFIXES)})")
+                    raise ModelUnavailableError(f"CLIP checkpoint folder {folder} has a config but no weights file "
+                                                f"(*{', *'.join(_WEIGHT_SUFFIXES)})", summary="the CLIP checkpoint has no weights file")
                 name = f"local-dir:{folder}"
                 try:
                     model, _, preprocess = open_clip.create_model_and_transforms(name, device=self.device, precision="fp32")
                     open_clip.load_checkpoint(model, str(weights))  # exactly this file, whatever open_clip found
                 except (OSError, RuntimeError, ValueError, KeyError) as e:
-                    raise ModelUnavailableError(f"CLIP checkpoint {folder} could not be loaded: {e}") from e
+                    raise ModelUnavailableError(f"CLIP checkpoint {folder} could not be loaded: {e}",
+                                                summary="the CLIP checkpoint could not be loaded") from e
                 tokenizer = open_clip.get_tokenizer(name)
             else:
                 if c.clip_model not in open_clip.list_models():
@@ -152,7 +133,8 @@ class ClipEmbedder:
                         raise ModelUnavailableError(
                             f"CLIP weights {c.clip_model}/{c.clip_pretrained} are neither in the local hub cache nor "
                             f"downloadable ({type(e).__name__}); give a local copy with --clip-checkpoint DIR (a folder "
-                            f"with open_clip_config.json)") from e
+                            f"with open_clip_config.json)",
+                            summary=f"CLIP weights {c.clip_model}/{c.clip_pretrained} are not available on this machine") from e
                 tokenizer = open_clip.get_tokenizer(c.clip_model)
         model = model.to(dtype=dtype).eval()
         self._model, self._preprocess, self._tokenizer = model, preprocess, tokenizer

@@ -1,15 +1,15 @@
 """Configuration of the retrieval stage (one dataclass, plain values, part of every cache key)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from longlens.core.errors import InputError
 from longlens.core.paths import default_cache
+from longlens.core.registry import CHANNELS
 
 SCHEMA_VERSION = 1  # bump when the on-disk cache layout or any stored array changes meaning
-CHANNELS = ("clip", "ocr", "image")
 MAX_FPS = 60.0  # sampling faster than this is refused: no video we index needs it
 
 
@@ -34,8 +34,9 @@ class RetrievalConfig:
       fps: frames per second sampled for the index (0 < fps <= 60).
       size: short side (pixels) frames are decoded at (OCR and ORB run on these; CLIP resizes to its own).
       backend: decoder backend passed to longlens.data ("auto" | "decord" | "pyav").
-    Channels: any of "clip" (open_clip image/text space), "ocr" (on-screen text: RapidOCR + MiniLM),
-      "image" (weight-free region matching with ORB + RANSAC, for image queries).
+    Channels: any names of core.registry.CHANNELS (default all): "clip" (open_clip image/text space), "ocr"
+      (on-screen text: RapidOCR + MiniLM), "image" (weight-free region matching with ORB + RANSAC, for image
+      queries); each is a module of longlens.retrieval.channels.
     CLIP:
       clip_model / clip_pretrained: open_clip architecture + pretrained tag (hub cache or download).
       clip_pretrained="random" builds the architecture at seeded random weights: for tests and benchmarks
@@ -61,7 +62,7 @@ class RetrievalConfig:
     fps: float = 1.0
     size: int = 360
     backend: str = "auto"
-    channels: tuple[str, ...] = CHANNELS
+    channels: tuple[str, ...] = field(default_factory=lambda: CHANNELS.names)
     clip_model: str = "ViT-B-32"
     clip_pretrained: str = "laion2b_s34b_b79k"
     clip_checkpoint: str | None = None
@@ -73,7 +74,7 @@ class RetrievalConfig:
     ocr_text_change: float = 0.5
     ocr_refresh: float = 30.0
     orb_features: int = 600
-    weights: dict[str, float] = field(default_factory=lambda: {"clip": 1.0, "ocr": 1.0, "image": 1.0})
+    weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CHANNELS.names, 1.0))
     keyword_weight: float = 2.0
     full_hash: bool = False
     rewriter: Callable[[str], list[str]] | None = None
@@ -83,10 +84,9 @@ class RetrievalConfig:
 
     def __post_init__(self) -> None:
         self.fps = check_fps(self.fps)
-        self.channels = tuple(self.channels)
-        bad = [c for c in self.channels if c not in CHANNELS]
-        if bad or not self.channels:
-            raise InputError(f"unknown channels {bad} (choose from {list(CHANNELS)})")
+        self.channels = tuple(CHANNELS.check(c) for c in self.channels)
+        if not self.channels:
+            raise InputError(f"no channels: choose one or more of {', '.join(CHANNELS)}")
         if self.size < 32:
             raise InputError(f"size (short side in pixels) must be >= 32, got {self.size}")
         if self.clip_regions < 0:

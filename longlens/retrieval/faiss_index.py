@@ -5,8 +5,7 @@ has GPUs (`faiss.get_num_gpus() > 0`, the `gpu` extra), CPU otherwise; results a
 """
 from __future__ import annotations
 
-import hashlib
-import json
+import io
 import logging
 import math
 import os
@@ -14,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from longlens.core.errors import InputError
-from longlens.core.io import atomic_write_bytes, atomic_write_json
-from longlens.core.errors import CacheError
+from longlens.core.errors import CacheError, InputError
+from longlens.core.io import MANIFEST, read_entry, write_entry
 from longlens.core.types import Moment
 
 log = logging.getLogger(__name__)
-FORMAT = "longlens-corpus-1"
+FORMAT = "longlens-corpus-2"  # 2: the core.io manifest (files as {size, sha256})
 
 
 def _faiss():
@@ -72,9 +70,9 @@ class CorpusIndex:
     Build: `CorpusIndex(dim, kind="ivf")`, `.add(video, times [N], vectors [N, D])` (or `.add_index`), the
     IVF quantiser is trained on the first `train_size` vectors added (vectors are buffered until then, or
     until `.train()`); search: `.search(query [D] or [Q, D], k) -> list[Moment]` (per query when 2-D).
-    Persist: `.save(folder)` writes index.faiss, ids.npz and manifest.json (last, with sizes and hashes),
-    each atomically; `CorpusIndex.load(folder)` raises CacheError naming the file when one is truncated,
-    corrupt or does not match the others.
+    Persist: `.save(folder)` writes index.faiss, ids.npz and manifest.json (last, with sizes and hashes) as one
+    core.io entry; `CorpusIndex.load(folder)` raises CacheError naming the file when one is truncated, corrupt or
+    does not match the others (unlike the embedding cache, which recomputes: a corpus index is not rebuilt here).
     """
 
     def __init__(self, dim: int, *, kind: str = "ivf", nlist: int | None = None, nprobe: int = 16,
@@ -209,64 +207,37 @@ class CorpusIndex:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | os.PathLike) -> Path:
-        """index.faiss + ids.npz, then manifest.json (sizes, SHA-256, counts), each written atomically."""
+        """index.faiss + ids.npz, then manifest.json (sizes, SHA-256, counts): one core.io entry."""
         faiss = _faiss()
         self.train() if self.index is None and self._pending else None
-        folder = Path(folder)
-        index_bytes = faiss.serialize_index(self.index if self.index is not None else self._make(np.zeros((1, self.dim), np.float32))).tobytes()
-        import io
-
+        index = self.index if self.index is not None else self._make(np.zeros((1, self.dim), np.float32))
         buf = io.BytesIO()
         np.savez(buf, ids=self.ids, vid=self.vid, times=self.times, pos=self.pos,
                  videos=np.array(self.videos, dtype=str), next_id=np.array(self._next_id))
-        table = buf.getvalue()
-        atomic_write_bytes(folder / "index.faiss", index_bytes)
-        atomic_write_bytes(folder / "ids.npz", table)
-        atomic_write_json(folder / "manifest.json", {
-            "format": FORMAT, "dim": self.dim, "kind": self.kind, "ntotal": self.ntotal, "nprobe": self.nprobe,
-            "files": {"index.faiss": [len(index_bytes), hashlib.sha256(index_bytes).hexdigest()],
-                      "ids.npz": [len(table), hashlib.sha256(table).hexdigest()]},
-        })
-        return folder
+        files = {"index.faiss": faiss.serialize_index(index).tobytes(), "ids.npz": buf.getvalue()}
+        meta = {"format": FORMAT, "dim": self.dim, "kind": self.kind, "ntotal": self.ntotal, "nprobe": self.nprobe}
+        return write_entry(folder, files, meta)
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "CorpusIndex":
+    def load(cls, folder: str | os.PathLike) -> CorpusIndex:
+        """The index saved in `folder`; CacheError naming the file that is missing, truncated, corrupt or does
+        not belong with the others."""
         faiss = _faiss()
         folder = Path(folder)
-        mpath = folder / "manifest.json"
-        try:
-            manifest = json.loads(mpath.read_text())
-            if manifest.get("format") != FORMAT:
-                raise ValueError(f"format {manifest.get('format')!r}, expected {FORMAT!r}")
-        except FileNotFoundError:
-            raise CacheError(f"{mpath}: no manifest (not a corpus index, or its save did not finish)") from None
-        except (OSError, ValueError) as e:
-            raise CacheError(f"{mpath}: unreadable corpus index manifest ({e})") from None
-        blobs = {}
-        for name, (size, sha) in manifest["files"].items():
-            p = folder / name
-            try:
-                data = p.read_bytes()
-            except OSError as e:
-                raise CacheError(f"{p}: cannot read ({e})") from None
-            if len(data) != size:
-                raise CacheError(f"{p}: truncated or altered ({len(data)} bytes, manifest says {size})")
-            if hashlib.sha256(data).hexdigest() != sha:
-                raise CacheError(f"{p}: contents do not match the manifest's hash (corrupt or from another save)")
-            blobs[name] = data
+        manifest, blobs = read_entry(folder, expect={"format": FORMAT})
+        if set(blobs) != {"index.faiss", "ids.npz"}:
+            raise CacheError(f"{folder / MANIFEST}: lists {sorted(blobs)}, expected index.faiss and ids.npz")
         self = cls(manifest["dim"], kind=manifest["kind"], nprobe=manifest.get("nprobe", 16))
         try:
             self.index = faiss.deserialize_index(np.frombuffer(blobs["index.faiss"], dtype=np.uint8))
         except RuntimeError as e:
             raise CacheError(f"{folder / 'index.faiss'}: FAISS cannot read it ({str(e).splitlines()[0]})") from None
-        import io
-
         with np.load(io.BytesIO(blobs["ids.npz"]), allow_pickle=False) as z:
             self.ids, self.vid, self.times, self.pos = z["ids"], z["vid"], z["times"], z["pos"]
             self.videos = [str(v) for v in z["videos"]]
             self._next_id = int(z["next_id"])
         self._video_ids = {v: i for i, v in enumerate(self.videos)}
         if self.index.ntotal != len(self.ids) or self.index.d != self.dim or manifest["ntotal"] != len(self.ids):
-            raise CacheError(f"{folder / 'index.faiss'}: holds {self.index.ntotal} vectors of dim {self.index.d}, "
-                             f"the id table {len(self.ids)} of dim {self.dim}: they do not belong together")
+            raise CacheError(f"{folder / 'ids.npz'}: an id table of {len(self.ids)} frames (dim {self.dim}) beside "
+                             f"index.faiss holding {self.index.ntotal} vectors of dim {self.index.d}: they do not belong together")
         return self

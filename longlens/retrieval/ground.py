@@ -6,7 +6,6 @@ import numpy as np
 from longlens.core.errors import InputError
 from longlens.core.types import Segment, iou
 
-
 BAND = 8.0  # sigmas: weights beyond it are below e^-32 of a frame's own, far under float64 rounding of the sums
 
 

@@ -3,12 +3,12 @@ Grounding batches (`longlens ground`) live in longlens.pipeline.ground."""
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 from longlens.core.errors import InputError
+from longlens.core.types import Moment
 from longlens.retrieval.config import RetrievalConfig
 from longlens.retrieval.retriever import Retriever
-from longlens.core.types import Moment
 
 log = logging.getLogger(__name__)
 

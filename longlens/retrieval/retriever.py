@@ -1,5 +1,6 @@
-"""Retriever: the one object the pipeline, LVLM and UI hold. Builds embedders lazily, indexes videos into
-the content-keyed cache, scores queries, selects frames, zooms in and grounds."""
+"""Retriever: the one object the pipeline, LVLM and UI hold. Loops over the channels of its config (plug-ins
+named in core.registry.CHANNELS, built lazily), indexes videos into the content-keyed cache, scores queries,
+selects frames (core.registry.SELECTORS), zooms in and grounds."""
 from __future__ import annotations
 
 import json
@@ -13,37 +14,32 @@ from pathlib import Path
 
 import numpy as np
 
-from longlens.data import FixedRate, decoder_version, iter_frames, probe
-from longlens.core.errors import InputError
+from longlens.core.errors import CacheError, InputError, ModelUnavailableError
 from longlens.core.progress import progress as progress_bar
-from longlens.core.types import Segment
+from longlens.core.registry import CHANNELS, SELECTORS
+from longlens.core.types import Moment, Segment
+from longlens.data import FixedRate, decoder_version, iter_frames, probe
 from longlens.retrieval import cache
-from longlens.retrieval.clip import ClipEmbedder
 from longlens.retrieval.config import RetrievalConfig, check_fps
 from longlens.retrieval.fuse import fuse
 from longlens.retrieval.ground import ground_segments
-from longlens.retrieval.image import OrbExtractor, match_scores, prepare_query
 from longlens.retrieval.index import Encoder, VideoIndex, assemble
 from longlens.retrieval.query import Query, check_query
-from longlens.retrieval.select import mmr, tass, topk, uniform
-from longlens.retrieval.text import OcrReader, TextEmbedder, keyword_hits
-from longlens.core.errors import CacheError, ModelUnavailableError
-from longlens.core.types import Moment
 from longlens.retrieval.types import ScoreCurve
 
 log = logging.getLogger(__name__)
-METHODS = ("tass", "uniform", "topk", "mmr")
 QUERY_CACHE = 256  # text queries whose embeddings a Retriever keeps (per channel)
 
 
 class Retriever:
-    """Index videos and answer queries over them. Thread-safe to share; models load on first use.
+    """Index videos and answer queries over them. Thread-safe to share; models load on first use, and only the
+    models a step needs (an indexed video's search loads no OCR model; a picture query no text model).
 
     index(video, fps=None) -> VideoIndex           decode + embed + OCR, cached on disk by content key
     curve(index, query=None, image=None) -> ScoreCurve
     search(video, query=None, image=None, k=10) -> list[Moment] (best first)
-    select(index, curve, budget, method="tass") -> list[Moment] (time order)
-    zoom(video, query=None, image=None, budget=16, rounds=2, seed=0) -> list[Moment] (time order)
+    select(index, curve, budget, method="tass", **options) -> list[Moment] (time order)
+    zoom(video, query=None, image=None, budget=16, rounds=2, seed=0, method="tass") -> list[Moment] (time order)
     ground(video, query=None, image=None, top=5) -> list[Segment] (best first)
     `video` is a path or an already built VideoIndex wherever one is accepted.
     """
@@ -51,44 +47,28 @@ class Retriever:
     def __init__(self, config: RetrievalConfig | None = None) -> None:
         self.config = config or RetrievalConfig()
         self._lock = threading.RLock()
-        self._clip: ClipEmbedder | None = None
-        self._clip_error: str | None = None
-        self._ocr: OcrReader | None = None
-        self._text: TextEmbedder | None = None
-        self._orb: OrbExtractor | None = None
+        self._channels: dict = {}
         self._indexes: dict[str, VideoIndex] = {}
         self._text_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()  # (channel, text) -> vector
 
-    # ------------------------------------------------------------------ components (lazy)
-    def clip(self) -> ClipEmbedder | None:
-        """The loaded CLIP embedder, or None when its weights cannot be loaded (said once, in the log)."""
-        if "clip" not in self.config.channels:
-            return None
+    # ------------------------------------------------------------------ channels (lazy)
+    def channel(self, name: str):
+        """This Retriever's instance of channel `name` (longlens.retrieval.channels; built on first use)."""
         with self._lock:
-            if self._clip is None and self._clip_error is None:
-                emb = ClipEmbedder(self.config)
-                try:
-                    emb.load()
-                    self._clip = emb
-                except ModelUnavailableError as e:
-                    self._clip_error = str(e)
-                    log.warning("CLIP channel off: %s; continuing with the other channels (%s)", e,
-                                ", ".join(c for c in self.config.channels if c != "clip") or "none")
-            return self._clip
+            if name not in self._channels:
+                self._channels[name] = CHANNELS.load(name)(self.config)
+            return self._channels[name]
+
+    def clip(self):
+        """The loaded CLIP embedder, or None when the channel is not asked for or its weights cannot be loaded."""
+        return self.channel("clip").model() if "clip" in self.config.channels else None
 
     def clip_off_reason(self) -> str | None:
-        """Why the CLIP channel is off (its weights could not be loaded), or None when it is on or not asked for."""
-        if "clip" not in self.config.channels or self.clip() is not None:
+        """One short line saying why the CLIP channel is off (its weights could not be loaded), or None when it
+        is on or not asked for."""
+        if self.clip() is not None or "clip" not in self.config.channels:
             return None
-        return self._clip_error or "CLIP weights are unavailable"
-
-    def _components(self) -> dict:
-        with self._lock:
-            if self._ocr is None:
-                device = "cuda" if self.config.device == "cuda" else "cpu"
-                self._ocr, self._text = OcrReader(), TextEmbedder(device)
-                self._orb = OrbExtractor(self.config.orb_features)
-        return {"ocr": self._ocr, "text": self._text, "orb": self._orb}
+        return self.channel("clip").off.summary
 
     # ------------------------------------------------------------------ indexing
     def _fields(self, path: str, fps: float, info) -> tuple[dict, dict[str, dict]]:
@@ -97,27 +77,27 @@ class Retriever:
         base = {"content": cache.content_hash(path, full=c.full_hash), "decoder": decoder_version(info.backend),
                 "sampling": FixedRate(fps).key(), "size": size}
         fields = {"frames": {**base, "part": "frames", "model": "descriptor-v1"}}
-        if "clip" in c.channels and self._clip_error is None:
-            try:
-                fields["clip"] = {**base, "part": "clip", "model": ClipEmbedder(c).key()}
-            except ModelUnavailableError as e:
-                self._clip_error = str(e)
-                log.warning("CLIP channel off: %s; continuing with the other channels", e)
-        if "ocr" in c.channels:
-            fields["ocr"] = {**base, "part": "ocr", "model": f"{OcrReader.version()}|{TextEmbedder.model_key()}|change={c.ocr_change}|edges-v2={c.ocr_text_change}|refresh={c.ocr_refresh}|conf=0.5"}
-        if "image" in c.channels:
-            fields["image"] = {**base, "part": "image", "model": OrbExtractor(c.orb_features).key()}
+        for name in c.channels:
+            ch = self.channel(name)
+            if ch.off is None:
+                try:
+                    fields[name] = {**base, "part": name, "model": ch.key()}
+                except ModelUnavailableError as e:  # e.g. a checkpoint folder that is gone
+                    ch.turn_off(e)
         return base, fields
 
     def index(self, video, *, fps: float | None = None, progress: bool = True) -> VideoIndex:
         """Decode, embed and OCR a video at `fps` (default config.fps), cached on disk by content key.
 
-        A part already cached (frames, clip, ocr, image) is read, never recomputed; `stats` of the result
-        says which parts were cached and which computed, and the seconds each stage took."""
+        A part already cached (frames, then one per channel) is read, never recomputed, and needs no model; a
+        missing part whose channel's model cannot be loaded is dropped. `stats` of the result says which parts
+        were cached and which computed, and the seconds each stage took. progress=False: no bar (else as
+        config.progress says)."""
         if isinstance(video, VideoIndex):
             return video
         fps = check_fps(self.config.fps if fps is None else fps)
         path = os.fspath(video)
+        root = self.config.cache_dir
         t0 = time.perf_counter()
         info = probe(path, backend=self.config.backend)
         base, fields = self._fields(path, fps, info)
@@ -126,21 +106,22 @@ class Retriever:
             if mem_key in self._indexes:
                 return self._indexes[mem_key]
         stats: dict = {"cached": [], "computed": [], "seconds": {"probe+hash": time.perf_counter() - t0}}
-        with cache.lock(cache.part_key(base)):
-            parts = {p: cache.read(p, f) for p, f in fields.items()}
+        with cache.lock(root, cache.part_key(base)):
+            parts = {p: cache.read(root, p, f) for p, f in fields.items()}
             missing = {p for p, v in parts.items() if v is None}
-            if "clip" in missing and self.clip() is None:
-                missing.discard("clip")
-                parts.pop("clip")
+            for p in sorted(missing - {"frames"}):
+                if not self.channel(p).ready():
+                    missing.discard(p)
+                    parts.pop(p)
             stats["cached"] = sorted(p for p in parts if p not in missing)
             if missing:
                 new = self._encode(path, fps, info, base["size"], missing, stats, progress)
                 for p in sorted(missing):
                     cached_times = parts["frames"][0]["times"] if parts.get("frames") else new["frames"][0]["times"] if "frames" in new else None
                     if cached_times is not None and not np.array_equal(new[p][0]["times"], cached_times):
-                        raise CacheError(f"{cache.entry_dir('frames', fields['frames'])}: cached frame times differ from a "
-                                         "fresh decode of the same file; delete that folder to rebuild")
-                    cache.write(p, fields[p], *new[p])
+                        raise CacheError(f"{cache.entry_dir(root, 'frames', fields['frames'])}: cached frame times differ "
+                                         "from a fresh decode of the same file; delete that folder to rebuild")
+                    cache.write(root, p, fields[p], *new[p])
                     parts[p] = new[p]
                 stats["computed"] = sorted(missing)
         n = len(parts["frames"][0]["times"])
@@ -148,13 +129,22 @@ class Retriever:
             raise InputError(f"{path}: no frames were decoded at {fps:g} fps")
         for p, (arrays, _) in parts.items():
             if len(arrays["times"]) != n:
-                raise CacheError(f"{cache.entry_dir(p, fields[p])}: holds {len(arrays['times'])} frames, the frames entry {n}")
+                raise CacheError(f"{cache.entry_dir(root, p, fields[p])}: holds {len(arrays['times'])} frames, the frames entry {n}")
         stats["frames"] = n
         stats["decode_size"] = base["size"]
         stats["seconds"]["total"] = time.perf_counter() - t0
-        idx = assemble(path, cache.part_key(base), float(info.duration), fps, parts, stats)
+        idx = self._assemble(path, cache.part_key(base), float(info.duration), fps, parts, stats)
         with self._lock:
             self._indexes[mem_key] = idx
+        return idx
+
+    def _assemble(self, video: str, key: str, duration: float, fps: float, parts: dict, stats: dict) -> VideoIndex:
+        """A VideoIndex from cache parts: the frames, then each channel attaches its own part."""
+        idx = assemble(video, key, duration, fps, parts["frames"][0], stats)
+        for name in CHANNELS:  # registry order: index.channels reads the same everywhere
+            if name in parts:
+                self.channel(name).attach(idx, *parts[name])
+        idx.channels = tuple(name for name in CHANNELS if name in parts)
         return idx
 
     def is_indexed(self, video, *, fps: float | None = None) -> bool:
@@ -162,22 +152,17 @@ class Retriever:
         fps = check_fps(self.config.fps if fps is None else fps)
         path = os.fspath(video)
         _, fields = self._fields(path, fps, probe(path, backend=self.config.backend))
-        if "clip" in fields and self.clip() is None:
-            fields.pop("clip")
-        return all(cache.has(p, f) for p, f in fields.items())
+        return all(cache.has(self.config.cache_dir, p, f) or (p != "frames" and not self.channel(p).ready())
+                   for p, f in fields.items())
 
     def _encoder(self, parts: set[str]) -> Encoder:
-        comps = self._components()
-        return Encoder(parts, clip=self.clip() if "clip" in parts else None, ocr=comps["ocr"], text=comps["text"],
-                       orb=comps["orb"], ocr_change=self.config.ocr_change,
-                       ocr_text_change=self.config.ocr_text_change, ocr_refresh=self.config.ocr_refresh)
+        return Encoder({name: self.channel(name).encoder() for name in CHANNELS if name in parts}, frames="frames" in parts)
 
     def _encode(self, path: str, fps: float, info, size, parts: set[str], stats: dict, show: bool) -> dict:
         enc = self._encoder(parts)
         decode = 0.0
-        bar = progress_bar(total=max(1, math.ceil(info.duration * fps)), desc=f"index {Path(path).name}", unit="frame")
-        if not show:
-            bar.disable = True
+        bar = progress_bar(total=max(1, math.ceil(info.duration * fps)), desc=f"index {Path(path).name}", unit="frame",
+                           show=self.config.progress if show else False)
         with bar:
             batches = iter_frames(path, FixedRate(fps), backend=self.config.backend, size=size,
                                   batch_size=self.config.batch_size)
@@ -191,16 +176,15 @@ class Retriever:
                 bar.update(len(batch))
         out = enc.finish()
         stats["seconds"].update({"decode": decode, **enc.seconds})
-        stats["ocr_calls"] = enc.ocr_calls
+        stats.update(enc.stats)
         return out
 
     def index_frames(self, like: VideoIndex, frames: list) -> VideoIndex:
         """An uncached index of extra frames (e.g. zoom-in re-decoding), with the channels of `like`."""
-        parts = {"frames"} | {p for p in ("clip", "ocr") if p in like.embeddings} | ({"image"} if like.orb is not None else set())
-        enc = self._encoder(parts)
+        enc = self._encoder({"frames", *(c for c in like.channels if self.channel(c).ready())})
         if frames:
             enc.add(frames)
-        return assemble(like.video, like.key + "+extra", like.duration, like.fps, enc.finish(), {"frames": len(frames)})
+        return self._assemble(like.video, like.key + "+extra", like.duration, like.fps, enc.finish(), {"frames": len(frames)})
 
     # ------------------------------------------------------------------ scoring
     def prepare(self, query: str | None = None, image=None) -> Query:
@@ -210,10 +194,10 @@ class Retriever:
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings (MiniLM, the OCR channel's space) of `texts`: [N, 384], L2-normalised."""
-        return self._components()["text"].encode(texts)
+        return self.channel("ocr").embedder.encode(texts)
 
     def _vector(self, q: Query, name: str):
-        """The query's embedding for channel `name` (computed once per Query)."""
+        """The query's embedding for channel `name` (computed once per Query; None when the channel is off)."""
         key = (name, q.text) if q.text is not None else None  # text queries only (a picture is not a key)
         with self._lock:  # a text asked again (the explorer re-runs its page on every click) is not re-embedded
             if name not in q.vectors and key in self._text_vectors:
@@ -221,14 +205,7 @@ class Retriever:
                 q.vectors[name] = self._text_vectors[key]
         if name not in q.vectors:
             extra = list(self.config.rewriter(q.text)) if (self.config.rewriter and q.text) else []
-            if name == "clip":
-                clip = self.clip()
-                q.vectors[name] = None if clip is None else (clip.embed_text(q.text, extra) if q.text else clip.embed_image(q.image))
-            elif name == "ocr":
-                v = self._components()["text"].encode([q.text, *extra]).mean(axis=0)
-                q.vectors[name] = v / max(float(np.linalg.norm(v)), 1e-12)
-            elif name == "image":
-                q.vectors[name] = prepare_query(q.image)
+            q.vectors[name] = self.channel(name).embed(q, extra)
             if key is not None and q.vectors[name] is not None:
                 with self._lock:
                     self._text_vectors[key] = q.vectors[name]
@@ -237,22 +214,16 @@ class Retriever:
         return q.vectors[name]
 
     def channel_scores(self, index: VideoIndex, q: Query) -> dict[str, np.ndarray]:
-        """Raw scores [N] per channel that applies to this query and index (plus "keyword" for text)."""
+        """Raw scores [N] of every channel of the config and the index that applies to this query (plus what a
+        channel adds, e.g. "keyword" hits beside OCR). Only these channels' query models are loaded."""
         out: dict[str, np.ndarray] = {}
-        chans = [c for c in index.channels if c in self.config.channels]
-        if "clip" in chans and self._vector(q, "clip") is not None:
-            v = self._vector(q, "clip")
-            s = index.scores("clip", v)
-            if q.image is not None and index.regions is not None:  # a picture may fill only part of a frame
-                s = np.maximum(s, (index.regions @ v).max(axis=1))
-            out["clip"] = s
-        if q.text is not None and "ocr" in chans:
-            out["ocr"] = index.scores("ocr", self._vector(q, "ocr"))
-            kw = keyword_hits(q.text, index.texts)
-            if kw is not None:
-                out["keyword"] = kw
-        if q.image is not None and "image" in chans:
-            out["image"] = match_scores(self._vector(q, "image"), index.orb)
+        for name in index.channels:
+            ch = self.channel(name) if name in self.config.channels else None
+            if ch is None or not ch.applies(index, q):
+                continue
+            vector = self._vector(q, name)
+            if vector is not None:
+                out.update(ch.score(index, q, vector))
         return out
 
     def curve(self, index: VideoIndex, query: str | None = None, image=None, *, stats=None, prepared: Query | None = None) -> ScoreCurve:
@@ -266,8 +237,18 @@ class Retriever:
             log.warning("%s: no channel can score a %s query (channels: %s)", index.video, q.kind, ", ".join(index.channels) or "none")
         return ScoreCurve(index.times, fused, chans, used)
 
+    def evidence(self, index: VideoIndex, curve: ScoreCurve, i: int) -> tuple[str | None, str | None]:
+        """(text, kind) of frame i: the first text a channel shows there, and what the evidence of the channels
+        that scored the query is (core.types.KINDS; a text they show first, else a picture; None: nothing)."""
+        found = {c: self.channel(c).evidence(index, i) for c in index.channels}
+        text = next((t for t, _ in found.values() if t), None)
+        scored = [found[c] for c in index.channels if c in curve.channels]
+        kind = next((k for t, k in scored if t), None) or next((k for _, k in scored if k), None)
+        return text, kind
+
     def _moments(self, index: VideoIndex, curve: ScoreCurve, idx) -> list[Moment]:
-        return [index.moment(int(i), curve.fused[i], {c: float(s[i]) for c, s in curve.channels.items()}) for i in idx]
+        return [index.moment(int(i), curve.fused[i], {c: float(s[i]) for c, s in curve.channels.items()},
+                             *self.evidence(index, curve, int(i))) for i in idx]
 
     def search(self, video, query: str | None = None, image=None, *, k: int = 10) -> list[Moment]:
         """The k best-scoring frames (best first; ties: earlier first)."""
@@ -279,21 +260,13 @@ class Retriever:
         order = np.lexsort((np.arange(len(curve.fused)), -curve.fused))[:k]
         return self._moments(index, curve, order)
 
-    def select(self, index: VideoIndex, curve: ScoreCurve, budget: int, *, method: str = "tass",
-               min_gap: float = 20.0, lam: float = 0.7) -> list[Moment]:
-        """`budget` frames for a VLM, in time order: tass (min_gap s) | uniform | topk | mmr (lam)."""
-        if method == "tass":
-            idx = tass(curve.times, curve.fused, budget, min_gap=min_gap)
-        elif method == "uniform":
-            idx = uniform(curve.times, budget)
-        elif method == "topk":
-            idx = topk(curve.times, curve.fused, budget)
-        elif method == "mmr":
-            feats = index.embeddings.get("clip", index.embeddings["descriptor"])
-            idx = mmr(curve.times, curve.fused, feats, budget, lam=lam)
-        else:
-            raise InputError(f"unknown selection method {method!r}; choose from {', '.join(METHODS)}")
-        return self._moments(index, curve, idx)
+    def select(self, index: VideoIndex, curve: ScoreCurve, budget: int, *, method: str = "tass", **options) -> list[Moment]:
+        """`budget` frames for a VLM, in time order, by the selector `method` (core.registry.SELECTORS: tass,
+        uniform, topk, mmr). options: min_gap (s, tass), lam (mmr); a selector ignores the others. MMR's
+        diversity is measured on CLIP embeddings when the index has them, else on the weight-free descriptors."""
+        select = SELECTORS.load(method)
+        features = index.embeddings.get("clip", index.embeddings["descriptor"])
+        return self._moments(index, curve, select(curve.times, curve.fused, budget, features=features, **options))
 
     def ground(self, video, query: str | None = None, image=None, *, top: int = 5) -> list[Segment]:
         """Ranked time windows that answer the query (ground.ground_segments over the fused curve)."""
@@ -304,9 +277,10 @@ class Retriever:
 
     def zoom(self, video, query: str | None = None, image=None, *, budget: int = 16, rounds: int = 2, seed: int = 0,
              coarse_fps: float | None = None, factor: float = 4.0, windows: int = 3, max_frames: int = 512,
-             min_gap: float = 20.0) -> list[Moment]:
-        """Zoom-in search (see zoom.zoom): coarse pass, then denser re-decoding inside promising windows."""
+             method: str = "tass", **options) -> list[Moment]:
+        """Zoom-in search (see zoom.zoom): coarse pass, then denser re-decoding inside promising windows; the
+        selector `method` picks the frames from everything scored (options, e.g. min_gap or lam, go to it)."""
         from longlens.retrieval.zoom import zoom
 
         return zoom(self, video, query, image, budget=budget, rounds=rounds, seed=seed, coarse_fps=coarse_fps,
-                    factor=factor, windows=windows, max_frames=max_frames, min_gap=min_gap)
+                    factor=factor, windows=windows, max_frames=max_frames, method=method, **options)

@@ -1,7 +1,9 @@
 """Frame selection on a score curve: TASS, uniform, top-k and MMR. Pure numpy, no models.
 
-Every function takes times [N] (seconds) and/or scores [N] and returns frame indices into them, sorted by
-time (the order frames are shown to a VLM). A budget larger than N returns every frame once.
+Every selector is called the same way, fn(times [N] s, scores [N], budget, *, features=None, **options), and
+returns frame indices into them sorted by time (the order frames are shown to a VLM); options another selector
+uses (min_gap for tass, lam and features for mmr) are ignored, so one call fits every name in
+core.registry.SELECTORS. A budget larger than N returns every frame once.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def _by_time(idx, times: np.ndarray) -> np.ndarray:
     return idx[np.argsort(times[idx], kind="stable")] if len(idx) else idx
 
 
-def tass(times, scores, budget: int, *, min_gap: float = 20.0, cap: float = 4.0) -> np.ndarray:
+def tass(times, scores, budget: int, *, min_gap: float = 20.0, cap: float = 4.0, **_other) -> np.ndarray:
     """Temporal-aware similarity sampling (DATE): well-scored frames that are spread out in time.
 
     Candidates: frames scoring above the mean, topped up with the next best when fewer than `budget`, capped
@@ -74,8 +76,8 @@ def tass(times, scores, budget: int, *, min_gap: float = 20.0, cap: float = 4.0)
     return _by_time(taken, times)
 
 
-def uniform(times, budget: int) -> np.ndarray:
-    """`budget` frames evenly spread over the sampled frames (centres of equal bins). Sorted by time."""
+def uniform(times, scores, budget: int, **_other) -> np.ndarray:
+    """`budget` frames evenly spread over the sampled frames (centres of equal bins; scores unused). Sorted by time."""
     times = np.asarray(times, dtype=np.float64).reshape(-1)
     _, budget = _check(np.zeros(len(times)), budget)
     if budget == 0:
@@ -85,7 +87,7 @@ def uniform(times, budget: int) -> np.ndarray:
     return _by_time(np.clip(idx, 0, n - 1), times)
 
 
-def topk(times, scores, budget: int) -> np.ndarray:
+def topk(times, scores, budget: int, **_other) -> np.ndarray:
     """The `budget` best-scoring frames (ties: earlier first), returned sorted by time."""
     times = np.asarray(times, dtype=np.float64).reshape(-1)
     scores, budget = _check(scores, budget, times)
@@ -93,7 +95,7 @@ def topk(times, scores, budget: int) -> np.ndarray:
     return _by_time(order[:budget], times)
 
 
-def mmr(times, scores, features, budget: int, *, lam: float = 0.7) -> np.ndarray:
+def mmr(times, scores, budget: int, *, features, lam: float = 0.7, **_other) -> np.ndarray:
     """Maximal marginal relevance: greedily maximise lam * relevance - (1 - lam) * max similarity to taken.
 
     scores [N] (relevance, min-max scaled to [0, 1] here); features [N, D] (any vectors; L2-normalised here,

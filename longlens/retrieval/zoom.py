@@ -6,12 +6,12 @@ import logging
 
 import numpy as np
 
-from longlens.data import Window, iter_frames
 from longlens.core.errors import InputError
+from longlens.core.registry import SELECTORS
+from longlens.core.types import Moment
+from longlens.data import Window, iter_frames
 from longlens.retrieval.config import MAX_FPS, check_fps
 from longlens.retrieval.index import VideoIndex
-from longlens.retrieval.select import tass
-from longlens.core.types import Moment
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _merge(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 def zoom(retriever, video, query=None, image=None, *, budget: int = 16, rounds: int = 2, seed: int = 0,
          coarse_fps: float | None = None, factor: float = 4.0, windows: int = 3, max_frames: int = 512,
-         min_gap: float = 20.0) -> list[Moment]:
+         method: str = "tass", **options) -> list[Moment]:
     """Coarse-to-fine search for `budget` frames, returned in time order.
 
     1. The coarse pass: the video's index when it is already built (or given) and no coarse_fps is asked
@@ -49,10 +49,12 @@ def zoom(retriever, video, query=None, image=None, *, budget: int = 16, rounds: 
        (numpy Generator seeded with `seed`) with probability softmax(score); re-decode them with the data
        layer's Window sampling, score the new frames on the coarse pass's normalisation, add them to the
        pool. Stops after `rounds` rounds or `max_frames` re-decoded frames.
-    3. TASS (min_gap seconds) over the pool picks the frames. Deterministic for a fixed seed.
+    3. The selector `method` (core.registry.SELECTORS; options such as min_gap or lam go to it) picks the frames
+       from the pool. Deterministic for a fixed seed.
     Moments of re-decoded frames have index -1 (they are not in the cached index).
     """
     cfg = retriever.config
+    select = SELECTORS.load(method)  # an unknown name fails before any decoding
     if not isinstance(budget, int) or budget <= 0:
         raise InputError(f"budget must be a whole number > 0, got {budget!r}")
     if not isinstance(rounds, int) or rounds < 0:
@@ -71,7 +73,8 @@ def zoom(retriever, video, query=None, image=None, *, budget: int = 16, rounds: 
     times = list(coarse.times)
     scores = list(curve.fused)
     chans = [{c: float(s[i]) for c, s in curve.channels.items()} for i in range(len(coarse))]
-    texts = list(coarse.texts) if coarse.texts else [None] * len(coarse)
+    origin = [(coarse, curve, i) for i in range(len(coarse))]  # where each frame's evidence is read
+    feats = [_features(coarse)]  # for selectors that weigh diversity (mmr)
     where = list(range(len(coarse)))
     rng = np.random.default_rng(seed)
     rate, half, decoded = cfps, 1.5 / cfps, 0
@@ -102,14 +105,24 @@ def zoom(retriever, video, query=None, image=None, *, budget: int = 16, rounds: 
         times += list(extra.times)
         scores += list(c2.fused)
         chans += [{c: float(s2[i]) for c, s2 in c2.channels.items()} for i in range(len(extra))]
-        texts += list(extra.texts) if extra.texts else [None] * len(extra)
+        origin += [(extra, c2, i) for i in range(len(extra))]
+        feats.append(_features(extra))
         where += [-1] * len(extra)
         half /= factor
         if decoded >= max_frames:
             break
     log.info("zoom: %d coarse frames at %.3g fps, %d re-decoded", len(coarse), cfps, decoded)
-    pick = tass(np.asarray(times), np.asarray(scores), budget, min_gap=min_gap)
-    return [Moment(coarse.video, float(times[i]), float(scores[i]), chans[i], texts[i], int(where[i])) for i in pick]
+    pick = select(np.asarray(times), np.asarray(scores), budget, features=np.concatenate(feats), **options)
+    out = []
+    for i in pick:
+        text, kind = retriever.evidence(*origin[i])
+        out.append(Moment(coarse.video, float(times[i]), float(scores[i]), chans[i], text, int(where[i]), kind))
+    return out
+
+
+def _features(index: VideoIndex) -> np.ndarray:
+    """What diversity is measured on, as Retriever.select does: CLIP embeddings, else the descriptors."""
+    return index.embeddings.get("clip", index.embeddings["descriptor"])
 
 
 def _size(index, cfg):

@@ -6,9 +6,9 @@ import logging
 
 import numpy as np
 import pytest
+from retrieval_helpers import FACT_A, FACT_B
 
 from longlens.data.synth import Caption, Picture, SynthSpec, make_picture, make_video
-from retrieval_helpers import FACT_A, FACT_B
 
 
 @pytest.fixture(scope="session")
@@ -17,10 +17,10 @@ def session_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory):
+def synth(request, tmp_path_factory):
     """72 s, 1 fps, 480x270: two facts (bottom), one look-alike distractor (top), two pictures each filling
-    at most a quarter of the frame. Window starts jitter by a fresh random draw each session."""
-    seed = int(np.random.SeedSequence().entropy % 2**31)
+    at most a quarter of the frame. Window starts jitter with the run's base seed (--seed replays)."""
+    seed = request.config.base_seed
     rng = np.random.default_rng(seed)
     j = lambda: float(rng.integers(0, 3))  # noqa: E731
     a0, d0, p0, b0, q0 = 4 + j(), 20 + j(), 26 + j(), 44 + j(), 58 + j()
@@ -34,7 +34,7 @@ def synth(tmp_path_factory):
     )
     path = tmp_path_factory.mktemp("synth") / "facts.mp4"
     truth = make_video(path, spec, show_progress=False)
-    logging.getLogger(__name__).info("synthetic video seed %d", seed)
+    logging.getLogger(__name__).info("synthetic video from base seed %d", seed)
     return {"path": str(path), "truth": truth, "spec": spec, "pictures": [pic1, pic2], "seed": seed,
             "fact_a": (a0, a0 + 12), "fact_b": (b0, b0 + 12), "distractor": (d0, d0 + 6),
             "pic1": (p0, p0 + 12), "pic2": (q0, q0 + 10)}
@@ -42,14 +42,13 @@ def synth(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def indexed(synth, session_cache):
-    """(Retriever with the default config, VideoIndex of the synthetic video) — built once."""
+    """(Retriever with the default config on the session's cache, VideoIndex of the synthetic video) — built once."""
     from longlens.retrieval import RetrievalConfig, Retriever
 
     mp = pytest.MonkeyPatch()
-    mp.setenv("LONGLENS_CACHE", str(session_cache))
     mp.setenv("HF_HUB_OFFLINE", "1")
     try:
-        r = Retriever(RetrievalConfig())
+        r = Retriever(RetrievalConfig(cache_dir=session_cache))
         idx = r.index(synth["path"], progress=False)
     finally:
         mp.undo()

@@ -14,8 +14,7 @@ def _videos(rng, n_videos=3, n=400, dim=64):
 
 
 @pytest.mark.parametrize("kind", ["ivf", "hnsw", "flat"])
-def test_corpus_search_maps_ids_to_video_and_time(kind):
-    rng = np.random.default_rng()
+def test_corpus_search_maps_ids_to_video_and_time(kind, rng):
     vids = _videos(rng)
     ci = CorpusIndex(64, kind=kind, nprobe=64, train_size=1000)
     for name, times, vecs in vids:
@@ -35,8 +34,7 @@ def test_corpus_search_maps_ids_to_video_and_time(kind):
         ci.search(np.zeros(32, np.float32), k=1)
 
 
-def test_corpus_save_load_round_trip_and_damaged_files(tmp_path):
-    rng = np.random.default_rng()
+def test_corpus_save_load_round_trip_and_damaged_files(tmp_path, rng):
     ci = CorpusIndex(64, kind="ivf", nprobe=8, train_size=500)
     for name, times, vecs in _videos(rng):
         ci.add(name, times, vecs)

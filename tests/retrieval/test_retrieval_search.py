@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from retrieval_helpers import iou
 
 from longlens.core.errors import InputError
-from retrieval_helpers import iou
 
 
 def test_index_holds_ocr_text_per_moment_and_skips_unchanged_frames(indexed, synth):
@@ -35,6 +35,7 @@ def test_text_query_grounds_to_its_caption_window(indexed, synth, query, window)
     assert all(synth[window][0] - 1 <= m.time < synth[window][1] + 1 for m in moments)
     assert moments[0].text and moments[0].index >= 0 and moments[0].video == synth["path"]
     assert set(moments[0].scores) >= {"ocr"} and "clip" not in moments[0].scores
+    assert moments[0].kind == "screen", "on-screen text is the evidence"
 
 
 @pytest.mark.parametrize("which", [0, 1])
@@ -58,6 +59,7 @@ def test_image_query_from_a_file_and_bad_queries(indexed, synth, tmp_path):
     cv2.imwrite(str(png), synth["pictures"][1][:, :, ::-1])
     top = r.search(idx, image=str(png), k=1)[0]
     assert synth["pic2"][0] <= top.time < synth["pic2"][1]
+    assert top.kind == "picture" and set(top.scores) == {"image"}
     bad = tmp_path / "not-an-image.png"
     bad.write_text("hello")
     for kwargs, msg in [({"query": ""}, "empty"), ({"query": "   "}, "empty"), ({"image": str(bad)}, "not an image"),
@@ -79,14 +81,20 @@ def test_select_methods_and_zoom(indexed, synth):
     tass_times = [m.time for m in r.select(idx, curve, 4, method="tass", min_gap=10.0)]
     a0, a1 = synth["fact_a"]
     assert any(a0 <= t < a1 for t in tass_times)
-    with pytest.raises(InputError):
+    with pytest.raises(InputError, match="unknown selector 'best'; choose from tass, uniform, topk, mmr"):
         r.select(idx, curve, 3, method="best")
     z1 = r.zoom(synth["path"], "what is the vault code", budget=4, rounds=1, seed=3, coarse_fps=0.25, max_frames=12)
     z2 = r.zoom(synth["path"], "what is the vault code", budget=4, rounds=1, seed=3, coarse_fps=0.25, max_frames=12)
     assert [(m.time, round(m.score, 6)) for m in z1] == [(m.time, round(m.score, 6)) for m in z2], "deterministic"
     assert len(z1) == 4 and [m.time for m in z1] == sorted(m.time for m in z1)
-    assert any(a0 <= m.time < a1 and m.text and "8142" in m.text for m in z1)
+    assert any(a0 <= m.time < a1 and m.text and "8142" in m.text and m.kind == "screen" for m in z1)
     assert any(m.index == -1 for m in z1) or all(m.time % 4 == 0 for m in z1)
+    best = r.zoom(synth["path"], "what is the vault code", budget=4, rounds=1, seed=3, coarse_fps=0.25, max_frames=12,
+                  method="topk")
+    assert sum(m.score for m in best) >= sum(m.score for m in z1), "top-k of the same pool"
+    assert max(m.time for m in best) - min(m.time for m in best) <= a1 - a0 + 2, "all on the caption: no TASS spread"
+    with pytest.raises(InputError, match="unknown selector"):
+        r.zoom(synth["path"], "what is the vault code", method="best")
 
 
 def test_zoom_starts_from_the_index_already_built(tmp_path):
@@ -98,23 +106,23 @@ def test_zoom_starts_from_the_index_already_built(tmp_path):
     path = tmp_path / "4fps.mp4"
     make_video(path, SynthSpec(duration=24, fps=4.0, captions=[Caption(9.0, 15.0, "THE VAULT CODE IS 8142")]),
                show_progress=False)
-    r = Retriever(RetrievalConfig(channels=("ocr",)))
+    r = Retriever(RetrievalConfig(channels=("ocr",), cache_dir=tmp_path / "cache"))
     idx = r.index(path, progress=False)
-    before = sorted(cache.root().iterdir())
+    before = sorted(cache.root(r.config.cache_dir).iterdir())
     z = r.zoom(path, "what is the vault code", budget=12, rounds=1, seed=0, max_frames=24, min_gap=0.25)
-    assert sorted(cache.root().iterdir()) == before and len(idx) == 24
+    assert sorted(cache.root(r.config.cache_dir).iterdir()) == before and len(idx) == 24
     fine = [m for m in z if m.index == -1]
     assert fine and all(m.time * 4 == round(m.time * 4) and m.time != round(m.time) for m in fine)
     assert all(9.0 <= m.time < 15.0 for m in fine), [m.time for m in fine]
 
 
-def test_a_text_asked_again_is_not_embedded_again(indexed, monkeypatch):
+def test_a_text_asked_again_is_not_embedded_again(indexed, monkeypatch, rng):
     r, idx = indexed
-    text = r._components()["text"]
+    text = r.channel("ocr").embedder
     calls = []
     encode = text.encode
     monkeypatch.setattr(text, "encode", lambda texts: calls.append(list(texts)) or encode(texts))
-    query = f"vault code {np.random.default_rng().integers(10**6)}"
+    query = f"vault code {rng.integers(10**6)}"
     first = r.curve(idx, query)
     again = r.curve(idx, query)
     assert len(calls) == 1, "the second ask reuses the embedding"

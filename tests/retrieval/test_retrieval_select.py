@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from retrieval_helpers import iou
 
 from longlens.core.errors import InputError
 from longlens.retrieval import ground_segments, mmr, tass, topk, uniform
-from retrieval_helpers import iou
 
 
 def _curve(rng, n=600, peaks=((100, 3.0), (300, 2.0), (450, 2.5))):
@@ -17,8 +17,7 @@ def _curve(rng, n=600, peaks=((100, 3.0), (300, 2.0), (450, 2.5))):
     return times, s
 
 
-def test_tass_respects_gap_and_sorts_by_time():
-    rng = np.random.default_rng()
+def test_tass_respects_gap_and_sorts_by_time(rng):
     times = np.arange(600, dtype=float)
     centres = rng.permutation(np.arange(15, 585, 35))[:8]  # 8 narrow peaks at least 35 s apart
     s = rng.normal(0, 0.02, 600)
@@ -34,8 +33,7 @@ def test_tass_respects_gap_and_sorts_by_time():
     assert max(near) <= 2, "each pick is on a peak"
 
 
-def test_tass_gap_halves_until_budget_is_filled():
-    rng = np.random.default_rng()
+def test_tass_gap_halves_until_budget_is_filled(rng):
     times = np.arange(100, dtype=float)
     s = rng.normal(0, 0.01, 100)
     s[40:50] += 5.0  # all good frames inside 10 s: 20 s and 10 s gaps admit one, 5 s two, ...
@@ -46,8 +44,7 @@ def test_tass_gap_halves_until_budget_is_filled():
 
 
 @pytest.mark.timeout(20)
-def test_tass_terminates_with_duplicate_timestamps():
-    rng = np.random.default_rng()
+def test_tass_terminates_with_duplicate_timestamps(rng):
     times = np.repeat(np.arange(5, dtype=float), 20)  # 100 frames, only 5 distinct times
     s = rng.random(100)
     idx = tass(times, s, 30, min_gap=20.0)
@@ -57,8 +54,7 @@ def test_tass_terminates_with_duplicate_timestamps():
     assert len(tass(np.zeros(10), same, 4)) == 4
 
 
-def test_tass_budget_larger_than_video_and_few_candidates():
-    rng = np.random.default_rng()
+def test_tass_budget_larger_than_video_and_few_candidates(rng):
     times = np.sort(rng.uniform(0, 50, 7))
     s = rng.random(7)
     assert sorted(tass(times, s, 50).tolist()) == list(range(7))
@@ -73,22 +69,36 @@ def test_tass_budget_larger_than_video_and_few_candidates():
         tass(times, s[:3], 2)
 
 
-def test_uniform_topk_mmr():
-    rng = np.random.default_rng()
+def test_uniform_topk_mmr(rng):
     times, s = _curve(rng, n=200, peaks=((50, 3.0), (150, 2.0)))
-    u = uniform(times, 10)
+    u = uniform(times, s, 10)
     assert len(u) == 10 and np.all(np.diff(u) > 0) and abs(np.diff(times[u]).std()) < 1.0
     k = topk(times, s, 5)
     assert set(k.tolist()) == set(np.argsort(-s)[:5].tolist())
     feats = rng.normal(size=(200, 16))
     feats[40:60] = feats[50]  # frames near the first peak look alike
-    assert set(mmr(times, s, feats, 5, lam=1.0).tolist()) == set(k.tolist())
-    diverse = mmr(times, s, feats, 5, lam=0.3)
+    assert set(mmr(times, s, 5, features=feats, lam=1.0).tolist()) == set(k.tolist())
+    diverse = mmr(times, s, 5, features=feats, lam=0.3)
     assert sum(40 <= i < 60 for i in diverse) == 1, "MMR with low lambda takes one of the look-alike frames"
 
 
-def test_ground_segments_finds_windows_and_ranks_them():
-    rng = np.random.default_rng()
+def test_every_registered_selector_takes_one_call(rng):
+    """Retriever.select calls each name of core.registry.SELECTORS the same way; options meant for another
+    selector are ignored, the ones a selector uses are honoured."""
+    from longlens.core.registry import SELECTORS
+
+    times, s = _curve(rng, n=200, peaks=((50, 3.0), (150, 2.0)))
+    feats = rng.normal(size=(200, 16))
+    for name in SELECTORS:
+        idx = SELECTORS.load(name)(times, s, 6, features=feats, min_gap=15.0, lam=0.5)
+        assert len(idx) == 6 and np.all(np.diff(times[idx]) > 0), name
+    call = dict(features=feats, min_gap=15.0, lam=0.5)
+    np.testing.assert_array_equal(SELECTORS.load("tass")(times, s, 6, **call), tass(times, s, 6, min_gap=15.0))
+    np.testing.assert_array_equal(SELECTORS.load("mmr")(times, s, 6, **call), mmr(times, s, 6, features=feats, lam=0.5))
+    assert not np.array_equal(mmr(times, s, 6, features=feats, lam=0.5), mmr(times, s, 6, features=feats, lam=1.0))
+
+
+def test_ground_segments_finds_windows_and_ranks_them(rng):
     times = np.arange(0, 300, 1.0)
     a0, b0 = float(rng.integers(20, 100)), float(rng.integers(150, 250))
     s = rng.normal(0, 0.05, len(times))

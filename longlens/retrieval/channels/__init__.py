@@ -1,0 +1,75 @@
+"""Retrieval channels as plug-ins. Each module here defines `CHANNEL`, a `Channel` subclass, and has one line in
+core.registry.CHANNELS; the Retriever, fusion, the CLI's `--channels` and the explorer loop over that registry.
+
+A Retriever builds one instance per channel with its RetrievalConfig; models inside are loaded on first use.
+The face of a channel:
+  key() -> str                  identity of the numbers it stores (cache key), computed without its model library
+  encoder() -> an encoder       add(frames) per batch of decoded frames; finish() -> (arrays [N, ...], texts)
+  attach(index, arrays, texts)  put a cached or fresh entry onto a VideoIndex
+  embed(query, extra) -> vector the query in the channel's space (None when its model is unavailable)
+  score(index, query, vector)   -> {name: per-frame scores [N]} (a channel may add an extra curve, e.g. "keyword")
+  evidence(index, i)            -> (text or None, kind or None): what frame i shows for this channel
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from longlens.core.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+class Channel:
+    """Base of every channel. Subclasses set `name`, `queries`, `kind` and implement the face above."""
+
+    name = ""
+    queries: tuple[str, ...] = ()  # the query kinds it scores: "text", "image"
+    kind: str | None = None  # what its evidence is (core.types.KINDS)
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.off: ModelUnavailableError | None = None  # why the channel is off (its model cannot be loaded)
+
+    # -- availability ---------------------------------------------------------------------------------
+    def turn_off(self, error: ModelUnavailableError) -> None:
+        """Drop the channel for this Retriever's life (said once, in the log)."""
+        if self.off is None:
+            self.off = error
+            others = ", ".join(c for c in self.config.channels if c != self.name) or "none"
+            log.warning("%s channel off: %s; continuing with the other channels (%s)", self.name.upper(), error, others)
+
+    def ready(self) -> bool:
+        """Whether the channel can compute (its model loads); a channel without a model to fail is always ready."""
+        return self.off is None
+
+    def applies(self, index, query) -> bool:
+        """Whether it scores this query over this index."""
+        return query.kind in self.queries and self.name in index.channels
+
+    # -- the face -------------------------------------------------------------------------------------
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def encoder(self):
+        raise NotImplementedError
+
+    def attach(self, index, arrays: dict[str, np.ndarray], texts: dict) -> None:
+        raise NotImplementedError
+
+    def embed(self, query, extra: list[str]):
+        raise NotImplementedError
+
+    def score(self, index, query, vector) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def evidence(self, index, i: int) -> tuple[str | None, str | None]:
+        """(text, kind) of frame i: a picture channel always shows its picture, with no text."""
+        return None, self.kind
+
+
+def as_float32(x: np.ndarray) -> np.ndarray:
+    """Stored (float16) rows -> float32, each L2-normalised; zero rows stay zero."""
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
