@@ -14,17 +14,18 @@ import logging
 import math
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from longlens.core.errors import InputError
 from longlens.core.io import atomic_write_text
+from longlens.core.registry import GROUNDING_FORMATS
 
 log = logging.getLogger(__name__)
 
 LETTERS = "ABCDEFGHIJ"
-GROUNDING_FORMATS = ("longlens", "charades", "qvhighlights", "activitynet")
 MCQ_LAYOUTS = ("videomme", "lvbench", "longvideobench")
 
 
@@ -149,10 +150,28 @@ def _stem(video: str) -> str:
     return p.stem if p.suffix.lower() in (".mp4", ".mkv", ".webm", ".avi", ".mov") else video
 
 
-def _field(rec: dict, key: str, where: str):
+def _field(rec: dict, key: str):
     if key not in rec:
-        raise InputError(f"{where}: missing field {key!r}")
+        raise InputError(f"missing field {key!r}")
     return rec[key]
+
+
+@contextmanager
+def _at(where: str) -> Iterator[None]:
+    """Within the block, an InputError gets `where` (file and line, or record) put in front of its message:
+    the one place a record's location is added, so the code inside never adds it itself."""
+    try:
+        yield
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
+
+
+def _records(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
+    """(where, record) for each line of a JSONL file; InputError naming the line at the first malformed one."""
+    for n, rec, problem in iter_jsonl(path):
+        if problem:
+            raise InputError(f"{path}:{n}: {problem}")
+        yield f"{path}:{n}", rec
 
 
 # ---------------------------------------------------------------- grounding formats
@@ -171,16 +190,14 @@ def load_charades_sta(path: str | os.PathLike, video_dir: str | os.PathLike | No
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            m = _CHARADES.match(line.strip())
-            if not m:
-                raise InputError(f"{path}:{n}: expected 'VIDEO START END##query', got {line.strip()[:80]!r}")
-            vid, s, e, query = m.groups()
-            if not query.strip():
-                raise InputError(f"{path}:{n}: empty query")
-            try:
+            with _at(f"{path}:{n}"):
+                m = _CHARADES.match(line.strip())
+                if not m:
+                    raise InputError(f"expected 'VIDEO START END##query', got {line.strip()[:80]!r}")
+                vid, s, e, query = m.groups()
+                if not query.strip():
+                    raise InputError("empty query")
                 out.append(GroundingSample(f"{vid}#{n}", _video(vid, video_dir), query.strip(), windows=[(s, e)]))
-            except InputError as err:
-                raise InputError(f"{path}:{n}: {err}") from None
     return out
 
 
@@ -193,16 +210,11 @@ def write_charades_sta(samples: list[GroundingSample], path: str | os.PathLike) 
 def load_qvhighlights(path: str | os.PathLike, video_dir: str | os.PathLike | None = None) -> list[GroundingSample]:
     """QVHighlights JSONL: `qid`, `query`, `vid`, `duration`, `relevant_windows` (absent on the test split)."""
     out = []
-    for n, rec, problem in iter_jsonl(path):
-        where = f"{path}:{n}"
-        if problem:
-            raise InputError(f"{where}: {problem}")
-        try:
-            out.append(GroundingSample(str(_field(rec, "qid", where)), _video(str(_field(rec, "vid", where)), video_dir),
-                                       _field(rec, "query", where), windows=rec.get("relevant_windows") or [],
+    for where, rec in _records(path):
+        with _at(where):
+            out.append(GroundingSample(str(_field(rec, "qid")), _video(str(_field(rec, "vid")), video_dir),
+                                       _field(rec, "query"), windows=rec.get("relevant_windows") or [],
                                        duration=rec.get("duration")))
-        except InputError as err:
-            raise InputError(f"{where}: {err}") from None
     return out
 
 
@@ -220,18 +232,16 @@ def load_activitynet(path: str | os.PathLike, video_dir: str | os.PathLike | Non
         raise InputError(f"{path}: expected a JSON object mapping video ids to annotations")
     out = []
     for vid, ann in data.items():
-        where = f"{path}: video {vid!r}"
-        if not isinstance(ann, dict):
-            raise InputError(f"{where}: expected an object")
-        stamps, sents = _field(ann, "timestamps", where), _field(ann, "sentences", where)
-        if len(stamps) != len(sents):
-            raise InputError(f"{where}: {len(stamps)} timestamps but {len(sents)} sentences")
-        for i, (w, text) in enumerate(zip(stamps, sents)):
-            try:
-                out.append(GroundingSample(f"{vid}#{i}", _video(vid, video_dir), text.strip(), windows=[w],
-                                           duration=ann.get("duration")))
-            except InputError as err:
-                raise InputError(f"{where}, sentence {i}: {err}") from None
+        with _at(f"{path}: video {vid!r}"):
+            if not isinstance(ann, dict):
+                raise InputError("expected an object")
+            stamps, sents = _field(ann, "timestamps"), _field(ann, "sentences")
+            if len(stamps) != len(sents):
+                raise InputError(f"{len(stamps)} timestamps but {len(sents)} sentences")
+            for i, (w, text) in enumerate(zip(stamps, sents)):
+                with _at(f"sentence {i}"):
+                    out.append(GroundingSample(f"{vid}#{i}", _video(vid, video_dir), text.strip(), windows=[w],
+                                               duration=ann.get("duration")))
     return out
 
 
@@ -248,16 +258,10 @@ def write_activitynet(samples: list[GroundingSample], path: str | os.PathLike) -
 def load_grounding_jsonl(path: str | os.PathLike) -> list[GroundingSample]:
     """Our grounding JSONL: {"id", "video", "query" | "image", "windows", "duration"}."""
     out = []
-    for n, rec, problem in iter_jsonl(path):
-        where = f"{path}:{n}"
-        if problem:
-            raise InputError(f"{where}: {problem}")
-        try:
-            out.append(GroundingSample(str(_field(rec, "id", where)), str(_field(rec, "video", where)),
-                                       rec.get("query"), rec.get("image"), rec.get("windows") or [],
-                                       rec.get("duration")))
-        except InputError as err:
-            raise InputError(f"{where}: {err}") from None
+    for where, rec in _records(path):
+        with _at(where):
+            out.append(GroundingSample(str(_field(rec, "id")), str(_field(rec, "video")), rec.get("query"),
+                                       rec.get("image"), rec.get("windows") or [], rec.get("duration")))
     return out
 
 
@@ -292,7 +296,9 @@ def detect_grounding_format(path: str | os.PathLike) -> str:
 
 def load_grounding(path: str | os.PathLike, format: str = "auto",
                    video_dir: str | os.PathLike | None = None) -> list[GroundingSample]:
-    """Grounding samples from any supported format ("auto" detects it from the content)."""
+    """Grounding samples from any format of core.registry.GROUNDING_FORMATS ("auto" detects it from the content)."""
+    if format != "auto" and format not in GROUNDING_FORMATS:
+        raise InputError(f"unknown grounding format {format!r}; choose from auto, {', '.join(GROUNDING_FORMATS)}")
     fmt = detect_grounding_format(path) if format == "auto" else format
     if fmt == "charades":
         return load_charades_sta(path, video_dir)
@@ -300,9 +306,7 @@ def load_grounding(path: str | os.PathLike, format: str = "auto",
         return load_qvhighlights(path, video_dir)
     if fmt == "activitynet":
         return load_activitynet(path, video_dir)
-    if fmt == "longlens":
-        return load_grounding_jsonl(path)
-    raise InputError(f"unknown grounding format {format!r}; choose from auto, {', '.join(GROUNDING_FORMATS)}")
+    return load_grounding_jsonl(path)  # "longlens"
 
 
 # ---------------------------------------------------------------- multiple choice
@@ -347,44 +351,44 @@ def _rows(path: str | os.PathLike) -> list[dict]:
     return data
 
 
-def _videomme(rec: dict, where: str, video_dir) -> QASample:
-    options = [_OPTION.sub("", str(o), count=1) for o in _field(rec, "options", where)]
+def _videomme(rec: dict, video_dir) -> QASample:
+    options = [_OPTION.sub("", str(o), count=1) for o in _field(rec, "options")]
     extra = {k: rec[k] for k in ("video_id", "domain", "sub_category", "task_type", "url") if k in rec}
     if "duration" in rec:
         extra["duration_category"] = rec["duration"]  # "short" | "medium" | "long", not seconds
     answer = rec.get("answer")
-    return QASample(str(_field(rec, "question_id", where)), _video(str(_field(rec, "videoID", where)), video_dir),
-                    str(_field(rec, "question", where)), options, answer.strip() if answer else None, extra=extra)
+    return QASample(str(_field(rec, "question_id")), _video(str(_field(rec, "videoID")), video_dir),
+                    str(_field(rec, "question")), options, answer.strip() if answer else None, extra=extra)
 
 
-def _lvbench(rec: dict, where: str, video_dir) -> list[QASample]:
-    key = str(_field(rec, "key", where))
+def _lvbench(rec: dict, video_dir) -> list[QASample]:
+    key = str(_field(rec, "key"))
     info = rec.get("video_info") or {}
     duration = info.get("duration_minutes") * 60.0 if isinstance(info.get("duration_minutes"), (int, float)) else None
     out = []
-    for i, qa in enumerate(_field(rec, "qa", where)):
-        w = f"{where}, question {i}"
-        parts = _INLINE_OPTION.split("\n" + str(_field(qa, "question", w)).strip())
-        question = parts[0].strip()
-        options = [t.strip() for t in parts[2::2]]
-        extra = {k: qa[k] for k in ("question_type", "time_reference") if k in qa}
-        extra["type"] = rec.get("type")
-        answer = qa.get("answer")
-        out.append(QASample(str(qa.get("uid", f"{key}#{i}")), _video(key, video_dir), question, options,
-                            answer.strip() if answer else None, duration, _time_windows(qa.get("time_reference")),
-                            extra))
+    for i, qa in enumerate(_field(rec, "qa")):
+        with _at(f"question {i}"):
+            parts = _INLINE_OPTION.split("\n" + str(_field(qa, "question")).strip())
+            question = parts[0].strip()
+            options = [t.strip() for t in parts[2::2]]
+            extra = {k: qa[k] for k in ("question_type", "time_reference") if k in qa}
+            extra["type"] = rec.get("type")
+            answer = qa.get("answer")
+            out.append(QASample(str(qa.get("uid", f"{key}#{i}")), _video(key, video_dir), question, options,
+                                answer.strip() if answer else None, duration, _time_windows(qa.get("time_reference")),
+                                extra))
     return out
 
 
-def _longvideobench(rec: dict, where: str, video_dir) -> QASample:
-    options = [str(c) for c in _field(rec, "candidates", where)]
+def _longvideobench(rec: dict, video_dir) -> QASample:
+    options = [str(c) for c in _field(rec, "candidates")]
     choice = rec.get("correct_choice")
     if choice is not None and not (isinstance(choice, int) and 0 <= choice < len(options)):
-        raise InputError(f"{where}: correct_choice {choice!r} is not an index into {len(options)} candidates")
+        raise InputError(f"correct_choice {choice!r} is not an index into {len(options)} candidates")
     extra = {k: rec[k] for k in ("video_id", "subtitle_path", "starting_timestamp_for_subtitles", "position",
                                  "topic_category", "question_category", "level") if k in rec}
-    return QASample(str(_field(rec, "id", where)), _video(str(_field(rec, "video_path", where)), video_dir),
-                    str(_field(rec, "question", where)), options, None if choice is None else LETTERS[choice],
+    return QASample(str(_field(rec, "id")), _video(str(_field(rec, "video_path")), video_dir),
+                    str(_field(rec, "question")), options, None if choice is None else LETTERS[choice],
                     rec.get("duration"), extra=extra)
 
 
@@ -395,18 +399,15 @@ def load_mcq(path: str | os.PathLike, layout: str = "videomme",
         raise InputError(f"unknown MCQ layout {layout!r}; choose from {', '.join(MCQ_LAYOUTS)}")
     out: list[QASample] = []
     for i, rec in enumerate(_rows(path)):
-        where = f"{path}: record {i + 1}"
-        if not isinstance(rec, dict):
-            raise InputError(f"{where}: expected an object")
-        try:
+        with _at(f"{path}: record {i + 1}"):
+            if not isinstance(rec, dict):
+                raise InputError("expected an object")
             if layout == "videomme":
-                out.append(_videomme(rec, where, video_dir))
+                out.append(_videomme(rec, video_dir))
             elif layout == "lvbench":
-                out.extend(_lvbench(rec, where, video_dir))
+                out.extend(_lvbench(rec, video_dir))
             else:
-                out.append(_longvideobench(rec, where, video_dir))
-        except InputError as err:
-            raise InputError(f"{where}: {err}" if where not in str(err) else str(err)) from None
+                out.append(_longvideobench(rec, video_dir))
     return out
 
 

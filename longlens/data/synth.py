@@ -255,8 +255,11 @@ def frame_times(spec: SynthSpec) -> np.ndarray:
     return ticks[ticks < spec.duration * TIME_BASE.denominator]
 
 
-def make_video(path: str | os.PathLike, spec: SynthSpec, *, show_progress: bool = True) -> SynthTruth:
-    """Write the video `spec` describes to `path` (atomically; container from the suffix) and return its truth."""
+def make_video(path: str | os.PathLike, spec: SynthSpec, *, show_progress: bool | None = None) -> SynthTruth:
+    """Write the video `spec` describes to `path` (atomically; container from the suffix) and return its truth.
+
+    show_progress: draw a bar (True), never (False), or when stderr is a terminal (None), as
+    core.progress.progress's `show`; a `report_progress` listener hears the frames written either way."""
     path = Path(path)
     fmt = _FORMATS.get(path.suffix.lower())
     if fmt is None:
@@ -281,7 +284,7 @@ def make_video(path: str | os.PathLike, spec: SynthSpec, *, show_progress: bool 
                                   "sc_threshold": "0"}
             elif codec.startswith("libvpx"):
                 stream.options = {"deadline": "realtime", "cpu-used": "8", "g": keyint, "b": "0", "crf": "32"}
-            for tick in progress(ticks, desc=f"writing {path.name}", unit="frame") if show_progress else ticks:
+            for tick in progress(ticks, desc=f"writing {path.name}", unit="frame", show=show_progress):
                 frame = av.VideoFrame.from_ndarray(painter.frame(tick / TIME_BASE.denominator), format="rgb24")
                 frame.pts, frame.time_base = int(tick), TIME_BASE
                 out.mux(stream.encode(frame))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
@@ -28,11 +27,10 @@ def test_iou_by_hand():
     assert iou((5, 5), (5, 5)) == 0.0  # zero-length union
 
 
-def test_iou_properties_on_random_segments():
-    rng = random.Random()
+def test_iou_properties_on_random_segments(rng):
     for _ in range(200):
-        a = sorted(rng.uniform(0, 100) for _ in range(2))
-        b = sorted(rng.uniform(0, 100) for _ in range(2))
+        a = sorted(rng.uniform(0, 100, 2).tolist())
+        b = sorted(rng.uniform(0, 100, 2).tolist())
         v = iou(a, b)
         assert 0.0 <= v <= 1.0 and v == pytest.approx(iou(b, a))
         if a[1] > a[0]:

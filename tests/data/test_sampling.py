@@ -15,8 +15,7 @@ def _vfr_times(rng, n=500):
     return np.concatenate([[0.0], np.cumsum(rng.uniform(0.02, 0.3, n - 1))])
 
 
-def test_each_target_gets_the_frame_on_screen():
-    rng = np.random.default_rng()
+def test_each_target_gets_the_frame_on_screen(rng):
     times = _vfr_times(rng)
     duration = times[-1] + 0.1
     idx = select_frames(FixedRate(2.0), times, duration)

@@ -10,6 +10,7 @@ import pytest
 from datalayer_helpers import HOUR_CAPTIONS
 
 from longlens.core.errors import InputError
+from longlens.core.progress import report_progress
 from longlens.data import AtTimes, probe, read_frames
 from longlens.data.synth import (
     DISTRACTORS,
@@ -140,3 +141,13 @@ def test_webm_and_bad_specs(tmp_path):
     with pytest.raises(InputError, match="empty"):
         make_video(tmp_path / "x.mp4", SynthSpec(duration=1.0, pictures=[Picture(0, 1, make_picture(0), box=(0.5, 0.5, 0.5, 0.9))]))
     assert not list(tmp_path.glob("x*")) and not list(tmp_path.glob(".x*"))  # nothing half-written left behind
+
+
+def test_progress_is_the_callers_choice(tmp_path, capsys):
+    spec = SynthSpec(duration=4.0, fps=2.0, size=(64, 48))
+    heard = []
+    with report_progress(lambda done, total, desc: heard.append((done, total))):
+        make_video(tmp_path / "quiet.mp4", spec, show_progress=False)
+    assert heard[-1] == (8, 8) and capsys.readouterr().err == ""  # heard by a listener, never drawn
+    make_video(tmp_path / "shown.mp4", spec, show_progress=True)
+    assert "writing shown.mp4" in capsys.readouterr().err  # drawn although stderr is no terminal

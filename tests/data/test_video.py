@@ -206,21 +206,21 @@ def test_bad_inputs_raise_one_error_class_per_cause(tmp_path, cfr_video, backend
         probe(tmp_path, backend=backend)
 
 
-def _audio_only(path) -> None:
+def _audio_only(path, rng) -> None:
     with av.open(str(path), "w") as out:
         s = out.add_stream("aac", rate=16000)
         s.layout = "mono"
         for i in range(20):
-            f = av.AudioFrame.from_ndarray(np.random.default_rng(i).uniform(-0.3, 0.3, (1, 1024)).astype(np.float32),
+            f = av.AudioFrame.from_ndarray(rng.uniform(-0.3, 0.3, (1, 1024)).astype(np.float32),
                                            format="fltp", layout="mono")
             f.sample_rate, f.pts = 16000, i * 1024
             out.mux(s.encode(f))
         out.mux(s.encode(None))
 
 
-def test_audio_only_file_has_no_video_stream(tmp_path):
+def test_audio_only_file_has_no_video_stream(tmp_path, rng):
     path = tmp_path / "voice memo.m4a"
-    _audio_only(path)
+    _audio_only(path, rng)
     for backend in BACKENDS:
         with pytest.raises(NoVideoStreamError, match="only audio stream"):
             probe(path, backend=backend)
