@@ -1,7 +1,7 @@
-"""`longlens bench lvlm`: prefill and decode time and peak memory vs number of frames, hybrid vs sdpa.
+"""`longlens bench lvlm`: prefill and decode time and peak memory vs number of frames, attn sparse vs sdpa.
 
-One model, the same weights and inputs for both backends (switched in place with
-`use_hybrid_attention` / `remove_hybrid_attention`). CPU: the tiny Qwen3.5 (3 Gated DeltaNet + 1 full
+One model, the same weights and inputs for both attentions (switched in place with
+`use_sparse_attention` / `remove_sparse_attention`). CPU: the tiny Qwen3.5 (3 Gated DeltaNet + 1 full
 attention layer), where our kernels run as their PyTorch twins: only the ratios mean anything. GPU:
 Qwen3.5-0.8B's shape at random weights in bf16 (no weights needed for speed).
 
@@ -89,20 +89,21 @@ def _frames(n: int, side: int, duration: float, rng) -> list[Frame]:
     return [Frame(float(t), i, rng.integers(0, 256, (side, side, 3), dtype=np.uint8)) for i, t in enumerate(times)]
 
 
-def run(*, quick: bool = False) -> dict:
-    """Rows per (frames, backend); hybrid rows carry sdpa/hybrid ratios (> 1 = hybrid faster / smaller)."""
+def run(*, quick: bool = False, kernels: str = "auto") -> dict:
+    """Rows per (frames, attention); sparse rows carry sdpa/sparse ratios (> 1 = sparse faster / smaller).
+    `kernels`: which implementation our kernels run (auto | triton | reference)."""
     from longlens.bench.kernels import measure
-    from longlens.lvlm.hybrid import hybrid_stats, remove_hybrid_attention, use_hybrid_attention
+    from longlens.bench.tiny import TinySpec, qwen35_08b_spec, tiny_model, tiny_processor
+    from longlens.lvlm.config import SparsityConfig
     from longlens.lvlm.load import VLM
     from longlens.lvlm.prompts import build_prompt, qa_instruction, to_inputs
-    from longlens.bench.tiny import TinySpec, qwen35_08b_spec, tiny_model, tiny_processor
+    from longlens.lvlm.sparse import remove_sparse_attention, sparse_stats, use_sparse_attention
 
     gpu = torch.cuda.is_available()
     spec = qwen35_08b_spec() if gpu else TinySpec(kind="qwen3_5")
     side = 256 if gpu else spec.frame  # 64 / 4 visual tokens per frame pair on GPU / CPU
     counts = ([16, 128, 512] if quick else [16, 64, 256, 512, 1024]) if gpu else ([16, 64] if quick else [16, 64, 256, 1024])
-    sparsity = dict(block_size=64, sink_blocks=1, window_blocks=8, topk_blocks=8) if gpu else dict(
-        block_size=16, sink_blocks=1, window_blocks=4, topk_blocks=4)
+    sparsity = SparsityConfig() if gpu else SparsityConfig(block_size=16, sink_blocks=1, window_blocks=4, topk_blocks=4)
     warmup, repeat = (2, 5) if gpu else (2, 3)
     device = "cuda" if gpu else "cpu"
     proc = tiny_processor(spec)
@@ -118,14 +119,14 @@ def run(*, quick: bool = False) -> dict:
             inputs["pixel_values_videos"] = inputs["pixel_values_videos"].to(torch.bfloat16)
         tokens = int(inputs["input_ids"].shape[1])
         visual = int((inputs["input_ids"] == model.config.video_token_id).sum())
-        by_backend = {}
-        for backend in ("sdpa", "hybrid"):
-            if backend == "hybrid":
-                use_hybrid_attention(model, **sparsity)
+        by_attn = {}
+        for attn in ("sdpa", "sparse"):
+            if attn == "sparse":
+                use_sparse_attention(model, sparsity, kernels=kernels)
             with torch.inference_mode():
                 prefill = measure(lambda: model(**inputs, logits_to_keep=1), warmup=warmup, repeat=repeat)
                 decode = _decode_ms(model, inputs, pad, repeat=repeat)
-                stats = hybrid_stats(model)
+                stats = sparse_stats(model)
                 if stats is not None:
                     stats.reset()
                 peak = _peak_mib(lambda: model(**inputs, logits_to_keep=1))
@@ -133,28 +134,30 @@ def run(*, quick: bool = False) -> dict:
                 "frames": n,
                 "tokens": tokens,
                 "visual_tokens": visual,
-                "backend": backend,
+                "attn": attn,
                 "prefill_ms": prefill,
                 "decode_ms_per_token": decode,
                 "peak_mib": peak,
                 "visited_fraction": stats.visited_fraction if stats is not None else None,
             }
-            by_backend[backend] = row
-            if backend == "hybrid":
-                remove_hybrid_attention(model)
+            by_attn[attn] = row
+            if attn == "sparse":
+                remove_sparse_attention(model)
             log.info("lvlm bench %s", row)
-        d, h = by_backend["sdpa"], by_backend["hybrid"]
+        d, h = by_attn["sdpa"], by_attn["sparse"]
         h["prefill_speedup"] = d["prefill_ms"] / h["prefill_ms"]
         h["decode_speedup"] = d["decode_ms_per_token"] / h["decode_ms_per_token"]
         h["memory_ratio"] = h["peak_mib"] / d["peak_mib"] if h["peak_mib"] and d["peak_mib"] else None
         rows += [d, h]
     notes = [
-        f"model: {vlm.name}; hybrid sparsity {sparsity}; frames {side}x{side} px, native video stamps",
-        "speedup = sdpa time / hybrid time (> 1: hybrid faster); memory_ratio = hybrid peak / sdpa peak",
+        f"model: {vlm.name}; sparse attention {sparsity}, kernels={kernels}; frames {side}x{side} px, native video "
+        "stamps",
+        "speedup = sdpa time / sparse time (> 1: sparse faster); memory_ratio = sparse peak / sdpa peak",
     ]
     if not gpu:
         notes.append("CPU: kernels run as their PyTorch reference twins and the model is tiny: ratios only, "
                      "not speed claims; peak_mib from the torch CPU allocator (profiler memory events)")
     else:
-        notes.append("sdpa runs transformers' torch Gated DeltaNet (no flash-linear-attention installed); hybrid runs ours")
-    return {"rows": rows, "notes": notes, "meta": {"spec": spec.__dict__, "sparsity": sparsity, "decode_tokens": DECODE_TOKENS}}
+        notes.append("sdpa runs transformers' torch Gated DeltaNet (no flash-linear-attention installed); sparse runs ours")
+    meta = {"spec": spec.__dict__, "sparsity": sparsity.__dict__, "kernels": kernels, "decode_tokens": DECODE_TOKENS}
+    return {"rows": rows, "notes": notes, "meta": meta}

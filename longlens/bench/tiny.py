@@ -1,7 +1,7 @@
 """Tiny real VLMs at random weights, with a tokenizer and processor made locally (no download).
 
 Used by the tests and by `longlens bench lvlm` on machines without weights. The architectures are the
-real transformers classes (Qwen3.5 hybrid, Qwen3-VL, Qwen2.5-VL) shrunk to a few layers; the
+real transformers classes (Qwen3.5: Gated DeltaNet + attention; Qwen3-VL, Qwen2.5-VL) shrunk to a few layers; the
 processors are the real Qwen image/video processor classes built from keyword arguments, and the
 tokenizer is a small byte-level BPE trained on the spot with Qwen's special tokens and a Qwen-like
 chat template. Nothing here touches the network.

@@ -6,7 +6,7 @@ Triton modules are imported on first use, so importing this package stays cheap.
 
 What runs in a model: `block_sparse_attention` (with `select_blocks`) and the gated delta rule back the VLM's
 `attn="sparse"` (longlens.lvlm.sparse). `linear_attention`, `hybrid_attention` and `merge_attention` are
-tested and benchmarked here, but no model path uses them yet.
+tested and benchmarked here, but no model path uses them yet (issue 16 adds one for `hybrid_attention`).
 """
 from longlens.kernels.dispatch import backend_for
 from longlens.kernels.ops.block_sparse import block_indices, block_sparse_attention, select_blocks

@@ -1,17 +1,10 @@
-"""Vision-language models fed timestamp-stamped frames, on our hybrid sparse/linear attention.
+"""Vision-language models fed timestamp-stamped frames, on our sparse attention kernels (attn="sparse").
 
-Nothing heavy happens at import: models load on `load_vlm`, kernels import on first use.
+Nothing heavy happens at import: models load on `load_vlm` / `load_vlm_config`, kernels import on first use.
 """
 from longlens.lvlm.answer import Answer, answer, ground, reflect, visual_token_count, yes_no_probs
-from longlens.lvlm.hybrid import (
-    ATTN_NAME,
-    SparsityConfig,
-    SparsityStats,
-    hybrid_stats,
-    remove_hybrid_attention,
-    use_hybrid_attention,
-)
-from longlens.lvlm.load import DEFAULT_MODEL, VLM, ModelUnavailableError, load_vlm
+from longlens.lvlm.config import DEFAULT_MODEL, SparsityConfig, VlmConfig
+from longlens.lvlm.load import VLM, load_vlm, load_vlm_config
 from longlens.lvlm.parse import parse_answer, parse_choice, parse_span
 from longlens.lvlm.prompts import (
     FORMATS,
@@ -25,6 +18,7 @@ from longlens.lvlm.prompts import (
     reflection_instruction,
     to_inputs,
 )
+from longlens.lvlm.sparse import ATTN_NAME, SparsityStats, remove_sparse_attention, sparse_stats, use_sparse_attention
 
 __all__ = [
     "ATTN_NAME",
@@ -32,18 +26,18 @@ __all__ = [
     "DEFAULT_MODEL",
     "FORMATS",
     "LAYOUTS",
-    "ModelUnavailableError",
     "Prompt",
     "SparsityConfig",
     "SparsityStats",
     "VLM",
+    "VlmConfig",
     "answer",
     "build_prompt",
     "format_stamp",
     "ground",
     "grounding_instruction",
-    "hybrid_stats",
     "load_vlm",
+    "load_vlm_config",
     "mc_instruction",
     "parse_answer",
     "parse_choice",
@@ -51,9 +45,10 @@ __all__ = [
     "qa_instruction",
     "reflect",
     "reflection_instruction",
-    "remove_hybrid_attention",
+    "remove_sparse_attention",
+    "sparse_stats",
     "to_inputs",
-    "use_hybrid_attention",
+    "use_sparse_attention",
     "visual_token_count",
     "yes_no_probs",
 ]

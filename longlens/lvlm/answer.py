@@ -8,17 +8,10 @@ from dataclasses import dataclass, field
 import torch
 
 from longlens.core.errors import InputError
-from longlens.lvlm.load import VLM
-from longlens.lvlm.parse import TASKS, clean, parse_answer, parse_span
-from longlens.lvlm.prompts import (
-    build_prompt,
-    grounding_instruction,
-    mc_instruction,
-    qa_instruction,
-    reflection_instruction,
-    to_inputs,
-)
 from longlens.core.types import Moment
+from longlens.lvlm import prompts
+from longlens.lvlm.load import VLM
+from longlens.lvlm.parse import TASKS, clean_reply, parse_answer, parse_span
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +72,8 @@ def visual_token_count(vlm: VLM, input_ids: torch.Tensor) -> int:
 
 def _prepare(vlm: VLM, frames, instruction: str, *, duration, fmt, buckets, stamps, frame_pixels):
     native = _use_native(vlm, stamps, fmt)
-    prompt = build_prompt(frames, instruction, duration=duration, fmt=fmt, buckets=buckets, native=native)
-    inputs = to_inputs(vlm.processor, prompt, frame_pixels=frame_pixels, device=vlm.device)
+    prompt = prompts.build_prompt(frames, instruction, duration=duration, fmt=fmt, buckets=buckets, native=native)
+    inputs = prompts.to_inputs(vlm.processor, prompt, frame_pixels=frame_pixels, device=vlm.device)
     for k, v in inputs.items():  # pixel values follow the model's dtype
         if k.startswith("pixel_values") and torch.is_tensor(v):
             inputs[k] = v.to(vlm.dtype)
@@ -119,11 +112,11 @@ def answer(
     if max_new_tokens < 1:
         raise InputError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if task == "mc":
-        instruction = mc_instruction(question, options, layout)
+        instruction = prompts.mc_instruction(question, options, layout)
     elif task == "ground":
-        instruction = grounding_instruction(question)
+        instruction = prompts.grounding_instruction(question)
     else:
-        instruction = qa_instruction(question)
+        instruction = prompts.qa_instruction(question)
     t0 = time.perf_counter()
     prompt, inputs = _prepare(vlm, frames, instruction, duration=duration, fmt=fmt, buckets=buckets, stamps=stamps, frame_pixels=frame_pixels)
     stats = vlm.stats
@@ -148,7 +141,7 @@ def answer(
         evidence=list(evidence or []),
         parsed=parsed,
         task=task,
-        span=parsed if task == "ground" else parse_span(clean(text)),
+        span=parsed if task == "ground" else parse_span(clean_reply(text)),
         frames=len(prompt.times),
         visual_tokens=visual_token_count(vlm, inputs["input_ids"]),
         prompt_tokens=int(inputs["input_ids"].shape[1]),
@@ -201,7 +194,7 @@ def yes_no_probs(
 ) -> tuple[float, float]:
     """(P(Yes), P(No)) of the model's next token after "Does this clip contain the answer to ...?",
     each summed over the spellings' first tokens, from the full softmax (so P(Yes) + P(No) <= 1)."""
-    instruction = reflection_instruction(question)
+    instruction = prompts.reflection_instruction(question)
     _, inputs = _prepare(vlm, frames, instruction, duration=duration, fmt=fmt, buckets=buckets, stamps=stamps, frame_pixels=frame_pixels)
     yes, no = yes_no_token_ids(vlm.processor.tokenizer)
     with torch.inference_mode():

@@ -1,19 +1,16 @@
-"""Loading a vision-language model (transformers image-text-to-text) with the attention backend asked for."""
+"""Loading a vision-language model (transformers image-text-to-text) as a `VlmConfig` says."""
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from longlens.core.errors import InputError
+from longlens.core.errors import InputError, ModelUnavailableError
 from longlens.core.hub import hub_offline
-from longlens.core.errors import ModelUnavailableError
+from longlens.core.registry import ATTENTION, KERNEL_BACKENDS
+from longlens.lvlm.config import DEFAULT_MODEL, SparsityConfig, VlmConfig
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "Qwen/Qwen3.5-0.8B"
-ATTNS = ("hybrid", "sdpa", "eager")
-SPARSITY_KEYS = ("sink_blocks", "window_blocks", "topk_blocks", "block_size")
 
 
 @dataclass
@@ -40,10 +37,10 @@ class VLM:
 
     @property
     def stats(self):
-        """Sparsity counters (`SparsityStats`) when on `hybrid` attention, else None."""
-        from longlens.lvlm.hybrid import hybrid_stats
+        """Sparsity counters (`SparsityStats`) when on `sparse` attention, else None."""
+        from longlens.lvlm.sparse import sparse_stats
 
-        return hybrid_stats(self.model)
+        return sparse_stats(self.model)
 
 
 def _looks_local(model: str) -> bool:
@@ -54,42 +51,58 @@ def _looks_local(model: str) -> bool:
 def load_vlm(
     model: str = DEFAULT_MODEL,
     *,
-    attn: str = "hybrid",
+    attn: str = ATTENTION.default,
+    kernels: str = KERNEL_BACKENDS.default,
     device: str | None = None,
     dtype=None,
     **sparsity,
 ) -> VLM:
-    """Load `model` (hub id or local directory) with AutoModelForImageTextToText + AutoProcessor.
+    """Load `model` (hub id or local directory): `load_vlm_config(VlmConfig(model, attn, kernels, ...))`.
 
-    attn: "hybrid" (our block-sparse / gated-delta-rule kernels on the language model, see
-    `use_hybrid_attention`), "sdpa" or "eager". device: default CUDA if available, else CPU. dtype:
-    default bf16 on CUDA, fp32 on CPU. `sparsity`: sink_blocks, window_blocks, topk_blocks, block_size
-    (hybrid only). Raises ModelUnavailableError naming the model and the directory looked in when the
-    weights are neither local nor downloadable (with HF_HUB_OFFLINE=1 nothing is downloaded).
+    `sparsity`: the `SparsityConfig` fields (sink_blocks, window_blocks, topk_blocks, block_size), attn="sparse"
+    only. See `VlmConfig` for the rest.
+    """
+    unknown = set(sparsity) - set(SparsityConfig.__dataclass_fields__)
+    if unknown:
+        raise InputError(f"unknown load_vlm options {sorted(unknown)}; sparsity options are "
+                         f"{tuple(SparsityConfig.__dataclass_fields__)}")
+    return load_vlm_config(VlmConfig(model, attn, kernels, device, dtype,
+                                     SparsityConfig(**sparsity) if sparsity else None))
+
+
+def load_vlm_config(config: VlmConfig) -> VLM:
+    """Load the model `config` names with AutoModelForImageTextToText + AutoProcessor, on its attention.
+
+    Raises ModelUnavailableError naming the model and the directory looked in when the weights are neither local
+    nor downloadable (with HF_HUB_OFFLINE=1 nothing is downloaded).
     """
     import torch
 
-    if attn not in ATTNS:
-        raise InputError(f"attn must be one of {ATTNS}, got {attn!r}")
-    unknown = set(sparsity) - set(SPARSITY_KEYS)
-    if unknown:
-        raise InputError(f"unknown load_vlm options {sorted(unknown)}; sparsity options are {SPARSITY_KEYS}")
-    if sparsity and attn != "hybrid":
-        raise InputError(f"sparsity options {sorted(sparsity)} only apply to attn='hybrid', not {attn!r}")
-    from longlens.lvlm.hybrid import SparsityConfig
-
-    SparsityConfig(**sparsity)  # bad settings fail before any loading
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dtype = config.dtype
     if dtype is None:
         dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    name = str(model)
+    elif isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    name = str(config.model)
+    processor, net = _from_pretrained(name, dtype, "sdpa" if config.attn == "sparse" else config.attn)
+    net = net.to(device).eval()
+    if config.attn == "sparse":
+        from longlens.lvlm.sparse import use_sparse_attention
+
+        use_sparse_attention(net, config.sparsity, kernels=config.kernels)
+    log.info("loaded %s (%s, %s, attn=%s, kernels=%s)", name, device, dtype, config.attn, config.kernels)
+    return VLM(net, processor, name, config.attn)
+
+
+def _from_pretrained(name: str, dtype, attn_implementation: str):
+    """(processor, model) of the hub id or local directory `name`; ModelUnavailableError when it cannot be had."""
     local_dir = Path(name).expanduser()
     if _looks_local(name):
         if not (local_dir / "config.json").is_file():
             raise ModelUnavailableError(
                 f"model {name!r}: no config.json in {local_dir.resolve()} (a local model directory needs the "
-                "config, the weights and the processor files)"
-            )
+                "config, the weights and the processor files)", summary=f"no model in {local_dir}")
         source, where = str(local_dir), str(local_dir.resolve())
     else:
         from huggingface_hub import constants
@@ -101,17 +114,15 @@ def load_vlm(
     try:
         processor = AutoProcessor.from_pretrained(source, local_files_only=offline)
         net = AutoModelForImageTextToText.from_pretrained(
-            source, dtype=dtype, attn_implementation="sdpa" if attn == "hybrid" else attn, local_files_only=offline
-        )
-    except (OSError, EnvironmentError) as e:
-        why = "not in the local cache and the hub is offline (HF_HUB_OFFLINE or no network)" if offline else "not found locally and not downloadable"
-        raise ModelUnavailableError(f"model {name!r} is unavailable: {why}; looked in {where} ({e.__class__.__name__}: {(str(e).splitlines() or [''])[0]})") from e
+            source, dtype=dtype, attn_implementation=attn_implementation, local_files_only=offline)
+    except OSError as e:
+        why = ("not in the local cache and the hub is offline (HF_HUB_OFFLINE or no network)" if offline
+               else "not found locally and not downloadable")
+        first = (str(e).splitlines() or [""])[0]
+        raise ModelUnavailableError(f"model {name!r} is unavailable: {why}; looked in {where} "
+                                    f"({e.__class__.__name__}: {first})",
+                                    summary=f"model {name!r} is not available here") from e
     except ValueError as e:
-        raise ModelUnavailableError(f"model {name!r} cannot be loaded as an image-text-to-text model from {where}: {e}") from e
-    net = net.to(device).eval()
-    if attn == "hybrid":
-        from longlens.lvlm.hybrid import use_hybrid_attention
-
-        use_hybrid_attention(net, **sparsity)
-    log.info("loaded %s (%s, %s, attn=%s)", name, device, dtype, attn)
-    return VLM(net, processor, name, attn)
+        raise ModelUnavailableError(f"model {name!r} cannot be loaded as an image-text-to-text model from {where}: {e}",
+                                    summary=f"model {name!r} is not an image-text-to-text model") from e
+    return processor, net

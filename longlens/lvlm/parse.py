@@ -1,4 +1,5 @@
-"""Parse model outputs: a multiple-choice letter, a time span in seconds, free text.
+"""Parse model outputs: a multiple-choice letter (`longlens.eval.choice.parse_choice`), a time span in seconds,
+free text.
 
 Every parser returns None for output it cannot read; none of them raises on any string.
 """
@@ -6,65 +7,10 @@ from __future__ import annotations
 
 import re
 
+# Multiple choice (letters, reply cleaning, the letter a reply names) has one home for every layer.
+from longlens.eval.choice import clean_reply, parse_choice
+
 TASKS = ("qa", "mc", "ground")
-
-_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)
-
-
-def clean(text: str | None) -> str:
-    """Drop <think>...</think> blocks, surrounding whitespace and a leading 'Answer:' label."""
-    if not text:
-        return ""
-    text = _THINK.sub("", str(text)).strip()
-    return re.sub(r"^(?:final\s+)?answer\s*[:\-]\s*", "", text, flags=re.I).strip()
-
-
-# ---------------------------------------------------------------- multiple choice
-
-_LEAD = re.compile(r"^[\(\[]?\**([A-Z])\**[\)\]]?(?:[.:,)\]]|\s*$|\s+(?=[A-Z0-9\"'(]))")
-_PHRASE = re.compile(
-    r"(?i:\b(?:the\s+)?(?:best\s+|correct\s+|final\s+)?(?:answer|option|choice)\s*(?:is|would\s+be|should\s+be|:)?)"
-    r"\s*[:\-]?\s*[\(\[]?\**([A-Z])\**[\)\]]?(?![\w])"
-)
-_LONE = re.compile(r"(?<![A-Za-z'])([A-Z])(?![A-Za-z'])")
-_ARTICLE = re.compile(r"\s+[a-z]")
-_MARKED = re.compile(r"\*\*([A-Z])\*\*|[\(\[]([A-Z])[\)\]]")
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
-
-
-def parse_choice(text: str | None, options: list[str] | int | None = None) -> str | None:
-    """The option letter a model chose ("B", "(C)", "The answer is D.", "**A**", or the option's text).
-
-    options: the option texts (or their count) to bound the letters and to match a reply that quotes
-    an option instead of its letter. Returns None when no single valid letter can be read.
-    """
-    from longlens.lvlm.prompts import strip_letter
-
-    body = clean(text).strip("*\"' \n\t")
-    if not body:
-        return None
-    n = options if isinstance(options, int) else (len(options) if options else 26)
-    valid = {chr(ord("A") + i) for i in range(max(0, min(n, 26)))}
-    m = _LEAD.match(body)
-    if m:
-        return m.group(1) if m.group(1) in valid else None
-    for rx in (_PHRASE, _MARKED):
-        for m in rx.finditer(body):
-            letter = next(g for g in m.groups() if g)
-            if letter in valid:
-                return letter
-    if isinstance(options, list) and options:
-        said = _norm(body)
-        hits = [i for i, o in enumerate(options) if _norm(strip_letter(o)) and _norm(strip_letter(o)) in said]
-        if len(hits) == 1:
-            return chr(ord("A") + hits[0])
-    # a single stand-alone capital letter ("I think it's B"); "A" as an article ("A man ...") doesn't count
-    lone = {m.group(1) for m in _LONE.finditer(body)
-            if m.group(1) in valid and not (m.group(1) == "A" and _ARTICLE.match(body, m.end()))}
-    return lone.pop() if len(lone) == 1 else None
 
 
 # ---------------------------------------------------------------- time spans
@@ -110,7 +56,7 @@ def parse_span(text: str | None) -> tuple[float, float] | None:
     """A time span in seconds from text like "from 12.5 s to 30 s", "00:12–00:30", "[12.5, 30.0]",
     "1:02:03 - 1:02:10", "between 2 and 3 minutes", "start: 12 s, end: 30 s". (start, end), start <= end,
     or None when no span is stated."""
-    body = clean(text)
+    body = clean_reply(text)
     if not body:
         return None
     times = _times(body)
@@ -127,6 +73,9 @@ def parse_span(text: str | None) -> tuple[float, float] | None:
     return None
 
 
+__all__ = ["TASKS", "clean_reply", "parse_answer", "parse_choice", "parse_span"]
+
+
 def parse_answer(text: str | None, task: str = "qa", options: list[str] | None = None):
     """The parsed value of a reply: the letter (mc), the (start, end) span (ground), or the cleaned
     text (qa); None when unparseable."""
@@ -134,5 +83,4 @@ def parse_answer(text: str | None, task: str = "qa", options: list[str] | None =
         return parse_choice(text, options)
     if task == "ground":
         return parse_span(text)
-    body = clean(text)
-    return body or None
+    return clean_reply(text) or None

@@ -11,12 +11,13 @@ Two ways to stamp frames, never both for one frame:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from longlens.core.errors import InputError
+from longlens.eval.choice import format_options, letters
+from longlens.eval.choice import letters as option_letters, strip_letter  # noqa: F401 - pipeline.extractive's names
 
 FORMATS = ("seconds", "clock", "lita")
 LAYOUTS = ("videomme", "lvbench", "longvideobench")
@@ -143,20 +144,6 @@ def build_prompt(
 
 # ---------------------------------------------------------------- task instructions
 
-_LETTERED = re.compile(r"^\s*(?:\(([A-Z])\)|([A-Z])[.:)])\s*")
-
-
-def option_letters(n: int) -> list[str]:
-    if not 2 <= n <= 26:
-        raise InputError(f"a multiple-choice question needs 2 to 26 options, got {n}")
-    return [chr(ord("A") + i) for i in range(n)]
-
-
-def strip_letter(option: str) -> str:
-    """'A. red car' / '(A) red car' / 'A) red car' -> 'red car' (dataset options often carry letters)."""
-    return _LETTERED.sub("", option, count=1).strip()
-
-
 def qa_instruction(question: str) -> str:
     if not question or not question.strip():
         raise InputError("empty question")
@@ -172,18 +159,13 @@ def mc_instruction(question: str, options: list[str], layout: str = "videomme") 
     """
     if not question or not question.strip():
         raise InputError("empty question")
-    letters = option_letters(len(options))
-    texts = [strip_letter(o) for o in options]
     if layout == "videomme":
-        lines = "\n".join(f"{l}. {t}" for l, t in zip(letters, texts))
+        marks = letters(len(options))
         return ("Select the best answer to the following multiple-choice question based on the video. "
-                f"Respond with only the letter ({', '.join(letters[:-1])}, or {letters[-1]}) of the correct option.\n"
-                f"{question.strip()}\n{lines}\nThe best answer is:")
-    if layout == "lvbench":
-        lines = "\n".join(f"({l}) {t}" for l, t in zip(letters, texts))
-        return f"{question.strip()}\n{lines}\nAnswer with the option's letter from the given choices directly."
-    if layout == "longvideobench":
-        lines = "\n".join(f"{l}. {t}" for l, t in zip(letters, texts))
+                f"Respond with only the letter ({', '.join(marks[:-1])}, or {marks[-1]}) of the correct option.\n"
+                f"{question.strip()}\n{format_options(options)}\nThe best answer is:")
+    if layout in ("lvbench", "longvideobench"):
+        lines = format_options(options, "paren" if layout == "lvbench" else "dot")
         return f"{question.strip()}\n{lines}\nAnswer with the option's letter from the given choices directly."
     raise InputError(f"unknown multiple-choice layout {layout!r}; choose from {LAYOUTS}")
 

@@ -28,23 +28,24 @@ def tiny_parts():
 
 @pytest.fixture
 def make_vlm(tiny_parts):
-    """make_vlm(kind, attn="sdpa"|"hybrid", **sparsity) -> (spec, VLM) on a private copy of the model."""
-    from longlens.lvlm import VLM, use_hybrid_attention
+    """make_vlm(kind, attn="sdpa"|"sparse", kernels="reference", **sparsity) -> (spec, VLM) on a private copy of
+    the model. The kernels default to their PyTorch twins: under the tests' Triton interpreter "auto" would
+    interpret every layer (the Triton path inside a model has its own test)."""
+    from longlens.lvlm import VLM, SparsityConfig, use_sparse_attention
 
-    def make(kind: str, attn: str = "sdpa", **sparsity):
+    def make(kind: str, attn: str = "sdpa", kernels: str = "reference", **sparsity):
         spec, proc, model = tiny_parts(kind)
         net = copy.deepcopy(model)
-        if attn == "hybrid":
-            use_hybrid_attention(net, **sparsity)
+        if attn == "sparse":
+            use_sparse_attention(net, SparsityConfig(**sparsity), kernels=kernels)
         return spec, VLM(net, proc, f"tiny-{kind}", attn)
 
     return make
 
 
 @pytest.fixture
-def frames_at():
-    """frames_at(spec, times) -> Frames of fresh random pixels at `times` (s), in the given order."""
-    rng = np.random.default_rng()
+def frames_at(rng):
+    """frames_at(spec, times) -> Frames of seeded random pixels at `times` (s), in the given order."""
 
     def make(spec, times) -> list[Frame]:
         side = spec.frame

@@ -11,19 +11,21 @@ from longlens.core.errors import InputError
 from longlens.lvlm import answer, ground, reflect, yes_no_probs
 from longlens.lvlm.answer import yes_no_token_ids
 from longlens.lvlm.prompts import build_prompt, reflection_instruction, to_inputs
-from longlens.retrieval import Moment
+from longlens.core.types import Moment
 
 KINDS = ["qwen3_5", "qwen3_vl", "qwen2_5_vl"]
 
 
-def _times(n):
-    return np.sort(np.random.default_rng().uniform(0, 900, n)).tolist()
+@pytest.fixture
+def times(rng):
+    """times(n) -> n sorted seeded times in a 900-s video."""
+    return lambda n: np.sort(rng.uniform(0, 900, n)).tolist()
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_answer_generates_from_frames(make_vlm, frames_at, kind):
-    spec, vlm = make_vlm(kind, "hybrid", block_size=16, sink_blocks=1, window_blocks=2, topk_blocks=1)
-    frames = frames_at(spec, _times(12))
+def test_answer_generates_from_frames(make_vlm, frames_at, kind, times):
+    spec, vlm = make_vlm(kind, "sparse", block_size=16, sink_blocks=1, window_blocks=2, topk_blocks=1)
+    frames = frames_at(spec, times(12))
     opts = ["a red car", "a dog", "a door", "nobody"]
     ans = answer(vlm, frames, "What is shown?", options=opts, duration=900.0, max_new_tokens=6)
     assert ans.task == "mc" and ans.answerer == "lvlm" and ans.model == f"tiny-{kind}"
@@ -40,10 +42,10 @@ def test_answer_generates_from_frames(make_vlm, frames_at, kind):
     assert d["visual_tokens"] == ans.visual_tokens and d["evidence"] == []
 
 
-def test_answer_text_stamps_on_a_native_model_and_evidence(make_vlm, frames_at):
+def test_answer_text_stamps_on_a_native_model_and_evidence(make_vlm, frames_at, times):
     """A text format other than seconds switches a natively stamping model to text stamps (never both)."""
     spec, vlm = make_vlm("qwen3_5", "sdpa")
-    frames = frames_at(spec, _times(6))
+    frames = frames_at(spec, times(6))
     moments = [Moment("talk.mp4", f.time, 0.5, {"clip": 0.5}, None, i) for i, f in enumerate(frames)]
     ans = answer(vlm, frames, "Where is the car?", fmt="lita", duration=900.0, max_new_tokens=4, evidence=moments)
     assert ans.stamps == "text" and ans.visual_tokens == 6 * 4 and ans.visited_fraction is None
@@ -54,9 +56,9 @@ def test_answer_text_stamps_on_a_native_model_and_evidence(make_vlm, frames_at):
         answer(other, frames_at(spec2, [1.0]), "Q?", stamps="native")
 
 
-def test_ground_returns_a_span_or_none(make_vlm, frames_at):
-    spec, vlm = make_vlm("qwen2_5_vl", "hybrid", block_size=16)
-    ans = ground(vlm, frames_at(spec, _times(4)), "the man opens the door", duration=900.0, max_new_tokens=8)
+def test_ground_returns_a_span_or_none(make_vlm, frames_at, times):
+    spec, vlm = make_vlm("qwen2_5_vl", "sparse", block_size=16)
+    ans = ground(vlm, frames_at(spec, times(4)), "the man opens the door", duration=900.0, max_new_tokens=8)
     assert ans.task == "ground" and ans.parsed == ans.span
     assert ans.span is None or ans.span[0] <= ans.span[1]
 
@@ -75,9 +77,9 @@ def test_bad_requests(make_vlm, frames_at):
 
 
 @pytest.mark.parametrize("kind", ["qwen3_5", "qwen2_5_vl"])
-def test_reflection_is_a_probability(make_vlm, frames_at, kind):
-    spec, vlm = make_vlm(kind, "hybrid", block_size=16)
-    frames = frames_at(spec, _times(6))
+def test_reflection_is_a_probability(make_vlm, frames_at, kind, times):
+    spec, vlm = make_vlm(kind, "sparse", block_size=16)
+    frames = frames_at(spec, times(6))
     q = "What is the vault code?"
     p_yes, p_no = yes_no_probs(vlm, frames, q, duration=900.0)
     assert 0 < p_yes < 1 and 0 < p_no < 1 and p_yes + p_no <= 1 + 1e-6

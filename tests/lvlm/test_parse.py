@@ -1,45 +1,20 @@
 """Answer parsers on a table of real-looking model outputs; unreadable output gives None, never an exception."""
 from __future__ import annotations
 
-import random
 import string
 
 import pytest
 
-from longlens.lvlm.parse import clean, parse_answer, parse_choice, parse_span
+from longlens.lvlm.parse import clean_reply, parse_answer, parse_choice, parse_span
 
 OPTIONS = ["A. A man opens the door.", "B. A dog is barking", "C. The red car leaves", "D. Nobody appears"]
 
-CHOICES = [
-    ("B", "B"),
-    ("B.", "B"),
-    ("(C)", "C"),
-    ("C) The red car leaves", "C"),
-    ("D. Nobody appears", "D"),
-    ("The answer is D.", "D"),
-    ("Answer: (A) A man opens the door.", "A"),
-    ("The best answer is B. The dog barks at the mailman.", "B"),
-    ("**C**", "C"),
-    ("Option B is correct because the dog barks at 00:41.", "B"),
-    ("The correct option is (D).", "D"),
-    ("<think>\nThe frames at <12.5s> show a car... maybe A?\n</think>\n\nC", "C"),
-    ("a dog is barking", "B"),  # quotes an option's text, no letter
-    ("I think it's B", "B"),
-    ("答案是 B", "B"),
-    ("E", None),  # out of range for 4 options
-    ("A man is walking in the park.", None),  # "A" is an article here
-    ("I cannot tell from these frames.", None),
-    ("", None),
-    ("   \n ", None),
-    ("<think>unfinished reasoning about A and B", None),
-    ("B or C", None),
-]
 
-
-@pytest.mark.parametrize("reply,letter", CHOICES)
-def test_parse_choice(reply, letter):
-    assert parse_choice(reply, OPTIONS) == letter
-    assert parse_answer(reply, "mc", OPTIONS) == letter
+@pytest.mark.parametrize("reply,letter", [("The answer is D.", "D"), ("<think>maybe A?</think>\n\nC", "C"),
+                                          ("a dog is barking", "B"), ("B or C", None)])
+def test_mc_answers_are_the_choice_modules(reply, letter):
+    """Multiple choice is read by longlens.eval.choice (its own tests hold the full table of replies)."""
+    assert parse_answer(reply, "mc", OPTIONS) == parse_choice(reply, OPTIONS) == letter
 
 
 SPANS = [
@@ -77,14 +52,13 @@ def test_free_text():
     assert parse_answer("  Answer: The vault code is 8142.  ", "qa") == "The vault code is 8142."
     assert parse_answer("<think>hmm</think>red", "qa") == "red"
     assert parse_answer("<think>only thinking", "qa") is None
-    assert clean(None) == ""
+    assert clean_reply(None) == ""
 
 
-def test_parsers_never_raise_on_garbage():
-    rng = random.Random()
-    alphabet = string.printable + "–—→<>[](){}:.,�答案"
+def test_parsers_never_raise_on_garbage(rng):
+    alphabet = list(string.printable + "–—→<>[](){}:.,�答案")
     for _ in range(300):
-        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        s = "".join(rng.choice(alphabet, rng.integers(0, 61)))
         for task in ("qa", "mc", "ground"):
             parse_answer(s, task, OPTIONS)
         c = parse_choice(s, 4)

@@ -39,8 +39,7 @@ def _vfr_times(rng, n, duration):
 
 @pytest.mark.parametrize("fmt", ["seconds", "clock", "lita"])
 @pytest.mark.parametrize("kind", ["qwen2_5_vl", "qwen3_5"])
-def test_text_stamps_one_per_frame_in_time_order(tiny_parts, frames_at, kind, fmt):
-    rng = np.random.default_rng()
+def test_text_stamps_one_per_frame_in_time_order(tiny_parts, frames_at, rng, kind, fmt):
     spec, proc, _ = tiny_parts(kind)
     duration = float(rng.uniform(100, 5000))
     n = int(rng.integers(3, 9))
@@ -64,8 +63,7 @@ def test_text_stamps_one_per_frame_in_time_order(tiny_parts, frames_at, kind, fm
     assert f"{duration:.1f} seconds" in text and "absolute" in text
 
 
-def test_stamp_values():
-    rng = np.random.default_rng()
+def test_stamp_values(rng):
     t = float(rng.uniform(0, 3599))
     assert format_stamp(t) == f"<{t:.1f}s>"
     m, s = divmod(int(round(t)), 60)
@@ -82,9 +80,8 @@ def test_stamp_values():
 
 @pytest.mark.parametrize("kind", ["qwen3_vl", "qwen3_5"])
 @pytest.mark.parametrize("n", [5, 8])
-def test_native_stamps_are_the_true_times_and_never_doubled(tiny_parts, frames_at, kind, n):
+def test_native_stamps_are_the_true_times_and_never_doubled(tiny_parts, frames_at, rng, kind, n):
     """Qwen3-VL / Qwen3.5 stamp video frames themselves: they must get the decoder PTS, and no text stamps."""
-    rng = np.random.default_rng()
     spec, proc, _ = tiny_parts(kind)
     duration = float(rng.uniform(100, 3000))
     frames = frames_at(spec, _vfr_times(rng, n, duration))
@@ -107,11 +104,11 @@ def test_native_stamps_are_the_true_times_and_never_doubled(tiny_parts, frames_a
     assert np.array_equal(prompt.video, np.stack([f.image for f in order]))
 
 
-def test_frame_budget_controls_visual_tokens(tiny_parts, frames_at):
+def test_frame_budget_controls_visual_tokens(tiny_parts, frames_at, rng):
     spec, proc, _ = tiny_parts("qwen2_5_vl")
     big = frames_at(spec, [1.0, 2.0])
     for f in big:
-        f.image = np.random.default_rng().integers(0, 256, (4 * spec.frame, 4 * spec.frame, 3), dtype=np.uint8)
+        f.image = rng.integers(0, 256, (4 * spec.frame, 4 * spec.frame, 3), dtype=np.uint8)
     prompt = build_prompt(big, "Q?", duration=3.0)
     small = to_inputs(proc, prompt, frame_pixels=spec.frame * spec.frame)["input_ids"][0].tolist()
     large = to_inputs(proc, prompt, frame_pixels=4 * spec.frame * spec.frame)["input_ids"][0].tolist()

@@ -62,12 +62,13 @@ def softmax_step(q, k, v, ok, m_i, l_i, acc, qk_scale, DOT: tl.constexpr, PREC: 
 
 
 @triton.jit
-def softmax_store(O, LSE, m_i, l_i, acc, rows64, row_ok, offs_d, d_ok, so, sl):
-    """Normalise and store: o [rows, D] (O's dtype) into one (batch, head)'s slice at O (row stride so), the
-    natural-log LSE [rows] at LSE (stride sl); a row that saw no key gets o = 0 and lse = -inf."""
+def softmax_store(o_ptr, lse_ptr, m_i, l_i, acc, rows64, row_ok, offs_d, d_ok, so, sl):
+    """Normalise and store: o [rows, D] (in o_ptr's dtype) into one (batch, head)'s slice at o_ptr (row stride
+    so), the natural-log LSE [rows] at lse_ptr (stride sl); a row that saw no key gets o = 0 and lse = -inf."""
     seen = l_i > 0.0
     l_safe = tl.where(seen, l_i, 1.0)
     o = acc / l_safe[:, None]
     lse = tl.where(seen, (m_i + tl.log2(l_safe)) * 0.6931471805599453, float("-inf"))
-    tl.store(O + rows64[:, None] * so + offs_d[None, :], o.to(O.dtype.element_ty), mask=row_ok[:, None] & d_ok[None, :])
-    tl.store(LSE + rows64 * sl, lse, mask=row_ok)
+    tl.store(o_ptr + rows64[:, None] * so + offs_d[None, :], o.to(o_ptr.dtype.element_ty),
+             mask=row_ok[:, None] & d_ok[None, :])
+    tl.store(lse_ptr + rows64 * sl, lse, mask=row_ok)

@@ -1,4 +1,4 @@
-"""The `hybrid` attention backend: a loaded transformers VLM's language model on our kernels.
+"""The `sparse` attention (attn="sparse"): a loaded transformers VLM's language model on our kernels.
 
 - Softmax (causal) layers of the language model call `longlens.kernels.block_sparse_attention`, with the
   key blocks chosen by `longlens.kernels.select_blocks` (attention sinks + a local window + top-k by
@@ -11,14 +11,15 @@
 - Gated DeltaNet layers (Qwen3.5, Qwen3-Next) call `longlens.kernels.chunk_gated_delta_rule` (prefill)
   and `recurrent_gated_delta_rule` (one-token decode) instead of transformers' torch reference.
   The layers look these functions up as globals of their modeling module; we replace those globals
-  once by routers that call our kernels only inside a forward of a layer that `use_hybrid_attention`
+  once by routers that call our kernels only inside a forward of a layer that `use_sparse_attention`
   hooked (a forward pre-hook switches a thread-local on, a forward hook with `always_call=True` switches
-  it off). Every other model in the process keeps the original functions. `remove_hybrid_attention`
+  it off). Every other model in the process keeps the original functions. `remove_sparse_attention`
   undoes everything.
 - The vision tower keeps its own attention (non-causal, cu_seqlens): only the text config's
   `_attn_implementation` changes.
 
-On CPU tensors the kernels dispatch to their PyTorch twins; on CUDA to Triton.
+Which implementation our kernels run is the `kernels` argument ("auto" | "triton" | "reference", see
+`longlens.kernels.dispatch`), passed down to every kernel call.
 """
 from __future__ import annotations
 
@@ -27,37 +28,21 @@ import sys
 import threading
 import weakref
 from dataclasses import dataclass, field, fields
+from functools import partial
 
 import torch
 
 from longlens.core.errors import InputError
+from longlens.core.registry import KERNEL_BACKENDS
+from longlens.lvlm.config import SparsityConfig
 
 log = logging.getLogger(__name__)
 
-ATTN_NAME = "longlens_hybrid"
+ATTN_NAME = "longlens_sparse"
 _GDN_FUNCS = {
     "torch_chunk_gated_delta_rule": "chunk_gated_delta_rule",
     "torch_recurrent_gated_delta_rule": "recurrent_gated_delta_rule",
 }
-
-
-@dataclass(frozen=True)
-class SparsityConfig:
-    """Which key blocks each query block visits: `sink_blocks` first + `window_blocks` last + `topk_blocks` best."""
-
-    sink_blocks: int = 1
-    window_blocks: int = 8
-    topk_blocks: int = 8
-    block_size: int = 64
-
-    def __post_init__(self):
-        for name in ("sink_blocks", "window_blocks", "topk_blocks"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.block_size < 16 or self.block_size & (self.block_size - 1):
-            raise InputError(f"block_size must be a power of two >= 16, got {self.block_size}")
-        if self.window_blocks < 1:
-            raise InputError("window_blocks must be >= 1 (a query block always sees its own block)")
 
 
 @dataclass
@@ -143,10 +128,11 @@ class SparsityStats:
 
 
 @dataclass
-class HybridState:
-    """What `use_hybrid_attention` attached to a model (as `model.longlens_hybrid`)."""
+class SparseState:
+    """What `use_sparse_attention` attached to a model (as `model.longlens_sparse`)."""
 
     config: SparsityConfig
+    kernels: str
     stats: SparsityStats
     softmax_layers: int
     linear_layers: int
@@ -186,7 +172,7 @@ def _warn_once(key: str, msg: str, *args) -> None:
         log.warning(msg, *args)
 
 
-def hybrid_attention_forward(
+def sparse_attention_forward(
     module: torch.nn.Module,
     query: torch.Tensor,
     key: torch.Tensor,
@@ -203,15 +189,17 @@ def hybrid_attention_forward(
     """
     from longlens.kernels import block_sparse_attention, select_blocks
 
-    state: HybridState | None = getattr(module, "longlens_hybrid", None)
+    state: SparseState | None = getattr(module, "longlens_sparse", None)
     cfg = state.config if state is not None else SparsityConfig()
+    backend = state.kernels if state is not None else KERNEL_BACKENDS.default
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     q_len, k_len = query.shape[2], key.shape[2]
     if kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None or not causal or attention_mask is not None:
         if attention_mask is not None:
-            _warn_once("mask", "hybrid attention got a materialized mask (padding or a custom mask): dense SDPA for such calls")
+            _warn_once("mask", "sparse attention got a materialized mask (padding or a custom mask): dense SDPA for such "
+                               "calls")
         elif not causal:
-            _warn_once("noncausal", "hybrid attention got a non-causal layer (%s): dense SDPA", type(module).__name__)
+            _warn_once("noncausal", "sparse attention got a non-causal layer (%s): dense SDPA", type(module).__name__)
         out = _sdpa(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal, **kwargs)
         if state is not None:
             n = causal_block_pairs(q_len, k_len, cfg.block_size) * query.shape[0] * query.shape[1]
@@ -222,7 +210,7 @@ def hybrid_attention_forward(
     v = value.transpose(1, 2)
     sel = dict(block_size=cfg.block_size, sink_blocks=cfg.sink_blocks, window_blocks=cfg.window_blocks, topk_blocks=cfg.topk_blocks)
     block_mask = select_blocks(q, k, causal=True, **sel)  # bool [B, Hq, nQ, nK]
-    out = block_sparse_attention(q, k, v, causal=True, scale=scaling, block_mask=block_mask, **sel)
+    out = block_sparse_attention(q, k, v, causal=True, scale=scaling, block_mask=block_mask, backend=backend, **sel)
     if state is not None:
         batch, heads = query.shape[0], query.shape[1]
         state.stats.add(
@@ -233,7 +221,7 @@ def hybrid_attention_forward(
     return out, None
 
 
-def hybrid_mask(
+def sparse_mask(
     batch_size: int,
     q_length: int,
     kv_length: int,
@@ -275,8 +263,8 @@ def register() -> str:
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface
 
-    AttentionInterface.register(ATTN_NAME, hybrid_attention_forward)
-    AttentionMaskInterface.register(ATTN_NAME, hybrid_mask)
+    AttentionInterface.register(ATTN_NAME, sparse_attention_forward)
+    AttentionMaskInterface.register(ATTN_NAME, sparse_mask)
     return ATTN_NAME
 
 
@@ -335,10 +323,10 @@ def _is_gated_deltanet(module: torch.nn.Module) -> bool:
     return type(module).__name__.endswith("GatedDeltaNet") and all(hasattr(mod, n) for n in _GDN_FUNCS)
 
 
-def _hook_linear(module: torch.nn.Module, stats: SparsityStats) -> list:
-    from longlens.kernels import chunk_gated_delta_rule, recurrent_gated_delta_rule
+def _hook_linear(module: torch.nn.Module, stats: SparsityStats, kernels: str) -> list:
+    import longlens.kernels as ours
 
-    ops = {"torch_chunk_gated_delta_rule": chunk_gated_delta_rule, "torch_recurrent_gated_delta_rule": recurrent_gated_delta_rule}
+    ops = {name: partial(getattr(ours, mine), backend=kernels) for name, mine in _GDN_FUNCS.items()}
     _install_routers(type(module).__module__)
 
     def on(_mod, _args, _kwargs):
@@ -379,24 +367,19 @@ def _softmax_attention_modules(model, text_config) -> list[torch.nn.Module]:
     return found
 
 
-def use_hybrid_attention(
-    model,
-    *,
-    sink_blocks: int = 1,
-    window_blocks: int = 8,
-    topk_blocks: int = 8,
-    block_size: int = 64,
-):
+def use_sparse_attention(model, sparsity: SparsityConfig | None = None, *, kernels: str = KERNEL_BACKENDS.default):
     """Run `model`'s language model on our kernels, in place; returns `model`.
 
-    Softmax layers: block-sparse attention keeping `sink_blocks` first key blocks, the `window_blocks`
-    latest and the `topk_blocks` best-scoring others (blocks of `block_size` tokens). Gated DeltaNet
-    layers (if any): our chunked / recurrent gated-delta-rule kernels. The vision tower is untouched.
-    Calling it again replaces the settings. Per-request counters live in `model.longlens_hybrid.stats`.
+    Softmax layers: block-sparse attention keeping `sparsity.sink_blocks` first key blocks, the
+    `window_blocks` latest and the `topk_blocks` best-scoring others (blocks of `block_size` tokens; default
+    `SparsityConfig()`). Gated DeltaNet layers (if any): our chunked / recurrent gated-delta-rule kernels.
+    `kernels`: which implementation they run ("auto" | "triton" | "reference"). The vision tower is untouched.
+    Calling it again replaces the settings. Per-request counters: `sparse_stats(model)`.
     """
-    cfg = SparsityConfig(sink_blocks, window_blocks, topk_blocks, block_size)
-    if getattr(model, "longlens_hybrid", None) is not None:
-        remove_hybrid_attention(model)
+    cfg = sparsity or SparsityConfig()
+    KERNEL_BACKENDS.check(kernels)
+    if getattr(model, "longlens_sparse", None) is not None:
+        remove_sparse_attention(model)
     register()
     key, text_config = _text_config_key(model)
     softmax = _softmax_attention_modules(model, text_config)
@@ -404,39 +387,40 @@ def use_hybrid_attention(
     if not softmax and not linear:
         raise InputError(f"{type(model).__name__}: found no language-model attention layers to run on our kernels")
     stats = SparsityStats()
-    state = HybridState(cfg, stats, len(softmax), len(linear), previous_attn={key: text_config._attn_implementation})
+    state = SparseState(cfg, kernels, stats, len(softmax), len(linear),
+                        previous_attn={key: text_config._attn_implementation})
     model.set_attn_implementation(ATTN_NAME if key is None else {key: ATTN_NAME})
     if text_config._attn_implementation != ATTN_NAME:
         raise InputError(f"{type(model).__name__} refused attn_implementation={ATTN_NAME!r}")
     for m in softmax:
-        m.longlens_hybrid = state
+        m.longlens_sparse = state
     for m in linear:
-        state.handles += _hook_linear(m, stats)
-    model.longlens_hybrid = state
-    log.info("hybrid attention on %s: %d softmax layers block-sparse %s, %d Gated DeltaNet layers on our kernels",
-             type(model).__name__, len(softmax), cfg, len(linear))
+        state.handles += _hook_linear(m, stats, kernels)
+    model.longlens_sparse = state
+    log.info("sparse attention on %s: %d softmax layers block-sparse %s, %d Gated DeltaNet layers on our kernels "
+             "(kernels=%s)", type(model).__name__, len(softmax), cfg, len(linear), kernels)
     return model
 
 
-def remove_hybrid_attention(model):
-    """Undo `use_hybrid_attention`: previous attention implementation, original Gated DeltaNet functions."""
-    state: HybridState | None = getattr(model, "longlens_hybrid", None)
+def remove_sparse_attention(model):
+    """Undo `use_sparse_attention`: previous attention implementation, original Gated DeltaNet functions."""
+    state: SparseState | None = getattr(model, "longlens_sparse", None)
     if state is None:
         return model
     for h in state.handles:
         h.remove()
     for m in model.modules():
-        if getattr(m, "longlens_hybrid", None) is state and m is not model:
-            del m.longlens_hybrid
+        if getattr(m, "longlens_sparse", None) is state and m is not model:
+            del m.longlens_sparse
         _hooked.discard(m)
     (key, previous), = state.previous_attn.items()
     model.set_attn_implementation(previous if key is None else {key: previous})
-    del model.longlens_hybrid
+    del model.longlens_sparse
     _uninstall_routers_if_unused()
     return model
 
 
-def hybrid_stats(model) -> SparsityStats | None:
-    """The per-request counters of a model on `hybrid` attention, or None."""
-    state = getattr(model, "longlens_hybrid", None)
+def sparse_stats(model) -> SparsityStats | None:
+    """The per-request counters of a model on `sparse` attention, or None."""
+    state = getattr(model, "longlens_sparse", None)
     return state.stats if state is not None else None

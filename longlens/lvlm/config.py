@@ -1,0 +1,58 @@
+"""What loading a VLM takes, in one place: `VlmConfig` (its field defaults are the CLI's and the explorer's
+defaults) and `SparsityConfig` (which key blocks the sparse attention visits). Pure Python: importing this
+module imports neither torch nor transformers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from longlens.core.errors import InputError
+from longlens.core.registry import ATTENTION, KERNEL_BACKENDS
+
+DEFAULT_MODEL = "Qwen/Qwen3.5-0.8B"
+
+
+@dataclass(frozen=True)
+class SparsityConfig:
+    """Which key blocks each query block visits: `sink_blocks` first + `window_blocks` last + `topk_blocks` best,
+    in blocks of `block_size` tokens."""
+
+    sink_blocks: int = 1
+    window_blocks: int = 8
+    topk_blocks: int = 8
+    block_size: int = 64
+
+    def __post_init__(self):
+        for name in ("sink_blocks", "window_blocks", "topk_blocks"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.block_size < 16 or self.block_size & (self.block_size - 1):
+            raise InputError(f"block_size must be a power of two >= 16, got {self.block_size}")
+        if self.window_blocks < 1:
+            raise InputError("window_blocks must be >= 1 (a query block always sees its own block)")
+
+
+@dataclass(frozen=True)
+class VlmConfig:
+    """A vision-language model to load, and how it runs.
+
+    model: hub id or local directory. attn: a name of `core.registry.ATTENTION`: "sparse" (our kernels on the
+    language model: block-sparse softmax + our chunked gated delta rule, see `longlens.lvlm.sparse`), "sdpa" or
+    "eager" (the model's stock attention). kernels: a name of `core.registry.KERNEL_BACKENDS`, which
+    implementation our kernels run ("auto": Triton on CUDA, else the PyTorch twins). device: default CUDA when
+    available, else CPU. dtype: a torch dtype or its name ("bfloat16"); default bf16 on CUDA, fp32 on CPU.
+    sparsity: the sparse attention's block selection (attn="sparse" only; None: `SparsityConfig()`).
+    Checked on construction (InputError naming the choices).
+    """
+
+    model: str = DEFAULT_MODEL
+    attn: str = ATTENTION.default
+    kernels: str = KERNEL_BACKENDS.default
+    device: str | None = None
+    dtype: object = None
+    sparsity: SparsityConfig | None = None
+
+    def __post_init__(self):
+        ATTENTION.check(self.attn)
+        KERNEL_BACKENDS.check(self.kernels)
+        if self.sparsity is not None and self.attn != "sparse":
+            raise InputError(f"sparsity settings only apply to attn='sparse', not {self.attn!r}")
