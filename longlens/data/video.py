@@ -39,15 +39,21 @@ def resolve_backend(backend: str = "auto") -> str:
     return backend
 
 
+# Which frames count and what times they get (decoders.py); part of decoder_version, so cached indexes made
+# under older rules are not reused. 2: frames an MP4 edit list cuts away are dropped (stream-copy cuts).
+FRAME_RULES = 2
+
+
 def decoder_version(backend: str = "auto") -> str:
-    """A string naming the decoder build, for cache keys: e.g. "decord-3.4.0" or "pyav-18.1.0/lavc-62.28.102"."""
+    """A string naming the decoder build and FRAME_RULES, for cache keys: e.g. "decord-3.4.0/frames-2" or
+    "pyav-18.1.0/lavc-62.28.102/frames-2"."""
     name = resolve_backend(backend)
     if name == "decord":  # from the metadata: importing decord here could break torch (decoders.import_decord)
-        return f"decord-{importlib.metadata.version('decord2')}"
+        return f"decord-{importlib.metadata.version('decord2')}/frames-{FRAME_RULES}"
     import av
 
     lavc = ".".join(map(str, av.library_versions["libavcodec"]))
-    return f"pyav-{av.__version__}/lavc-{lavc}"
+    return f"pyav-{av.__version__}/lavc-{lavc}/frames-{FRAME_RULES}"
 
 
 def _request(op: str, path: str | os.PathLike, *, backend: str, size: int | None, batch_size: int, timeout: float,

@@ -152,6 +152,7 @@ def test_backend_names_and_versions():
     assert resolve_backend("pyav") == "pyav"
     assert decoder_version("decord").startswith("decord-3.")
     assert decoder_version("pyav").startswith(f"pyav-{av.__version__}/lavc-")
+    assert decoder_version("pyav").endswith("/frames-2")  # cache keys change with the rules of which frames count
     with pytest.raises(InputError, match="unknown decoder .opencv.; choose from auto, decord, pyav"):
         resolve_backend("opencv")
 
