@@ -2,17 +2,33 @@
 
 Each subcommand is one `_cmd_<name>(sub)` function below that declares its arguments and the
 library call it makes. Register only subcommands that work.
+
+This is the edge where the environment is read (longlens.core.env, nowhere else) and turned into config
+fields. Choices come from core.registry and defaults from the config dataclasses (`_default`), never
+restated. Building the parser imports no model library (no torch): `longlens search` on an indexed video
+must start fast.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
 import sys
 
 from longlens import __version__
+from longlens.core import env
 from longlens.core.errors import LonglensError
+from longlens.core.registry import (
+    ANSWERERS,
+    ATTENTION,
+    CHANNELS,
+    DECODERS,
+    ENGINES,
+    GROUNDING_FORMATS,
+    SELECTORS,
+)
 
 
 def _print_json(obj) -> None:
@@ -25,6 +41,12 @@ COMMANDS: list = []  # functions (subparsers) -> None, in help order
 def command(fn):
     COMMANDS.append(fn)
     return fn
+
+
+def _default(cls, name: str):
+    """The default of field `name` of dataclass `cls` (its default_factory called)."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
 
 
 def _probe_summary(info) -> str:
@@ -45,10 +67,9 @@ def _probe_summary(info) -> str:
 
 @command
 def _cmd_probe(sub) -> None:
-    from longlens.data.decoders import BACKENDS
-    from longlens.data.video import probe
-
     def run(a) -> int:
+        from longlens.data.video import probe
+
         info = probe(a.video, backend=a.backend)
         print(json.dumps(info.to_dict(), ensure_ascii=False) if a.json else _probe_summary(info))
         return 0
@@ -56,21 +77,26 @@ def _cmd_probe(sub) -> None:
     p = sub.add_parser("probe", help="describe a video: duration, fps, VFR, frames, size, codec, decoder timestamps")
     p.add_argument("video", help="path of the video file")
     p.add_argument("--json", action="store_true", help="print one JSON object (timestamps of the first 1000 frames)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help="decoder (default: decord, else PyAV)")
+    p.add_argument("--backend", choices=DECODERS.names, default=DECODERS.default,
+                   help="decoder (default %(default)s: decord, else PyAV)")
     p.set_defaults(func=run)
 
 
 @command
 def _cmd_eval(sub) -> None:
-    from longlens.data.datasets import GROUNDING_FORMATS
-    from longlens.data.metrics import evaluate
+    def run(a) -> int:
+        from longlens.data.metrics import evaluate
+
+        _print_json(evaluate(a.pred, a.gt, gt_format=a.gt_format, tolerance=a.tolerance))
+        return 0
 
     p = sub.add_parser("eval", help="score grounding predictions (R@1, mIoU, temporal F1) against ground truth")
     p.add_argument("--pred", required=True, help="predictions JSONL: {id, segments: [[s, e, score], ...], status}")
-    p.add_argument("--gt", required=True, help="ground truth: our JSONL, Charades-STA or QVHighlights (auto-detected)")
-    p.add_argument("--gt-format", default="auto", choices=("auto", *GROUNDING_FORMATS))
+    p.add_argument("--gt", required=True, help=f"ground truth in any of {', '.join(GROUNDING_FORMATS)}")
+    p.add_argument("--gt-format", default="auto", choices=("auto", *GROUNDING_FORMATS),
+                   help="layout of --gt (default: detected from its content)")
     p.add_argument("--tolerance", type=float, default=5.0, help="temporal F1 tolerance in seconds (default 5)")
-    p.set_defaults(func=lambda a: _print_json(evaluate(a.pred, a.gt, gt_format=a.gt_format, tolerance=a.tolerance)))
+    p.set_defaults(func=run)
 
 
 @command
@@ -78,14 +104,15 @@ def _cmd_demo(sub) -> None:
     p = sub.add_parser("demo", help="offline end-to-end demo: build a synthetic video, index it, ask, ground a batch")
     p.add_argument("--duration", type=float, default=1200.0, help="seconds of demo video (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="where the facts fall in time")
-    p.add_argument("--out", help="directory for the video and its files (default: the library directory)")
+    p.add_argument("--out", help="directory for the video and its files (default: the library, $LONGLENS_LIBRARY)")
     p.add_argument("--force", action="store_true", help="rebuild the video even if it exists")
     p.add_argument("--workers", type=int, help="grounding-batch worker processes (default: all cores)")
 
     def run(a) -> int:
         from longlens.pipeline.demo import demo
 
-        demo(out_dir=a.out, duration=a.duration, seed=a.seed, force=a.force, workers=a.workers)
+        demo(out_dir=a.out or env.paths().library, duration=a.duration, seed=a.seed, force=a.force,
+             workers=a.workers, config=retrieval_config(a))
         return 0
 
     p.set_defaults(func=run)
@@ -104,19 +131,38 @@ def _cmd_bench(sub) -> None:
     p.set_defaults(func=lambda a: bench(a.suite, out=a.out, quick=a.quick) and 0)
 
 
+def _channels(text: str) -> tuple[str, ...]:
+    """--channels: comma-separated names of core.registry.CHANNELS."""
+    try:
+        return tuple(CHANNELS.check(c.strip()) for c in text.split(",") if c.strip())
+    except LonglensError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+# --option -> RetrievalConfig field, for the options every retrieval command takes
+RETRIEVAL_OPTIONS = {"--fps": "fps", "--channels": "channels", "--clip-model": "clip_model",
+                     "--clip-pretrained": "clip_pretrained", "--clip-checkpoint": "clip_checkpoint"}
+
+
 def _retrieval_args(p) -> None:
-    p.add_argument("--fps", type=float, default=1.0, help="frames per second to index (default 1)")
-    p.add_argument("--channels", default="clip,ocr,image", help="comma-separated: clip, ocr, image")
-    p.add_argument("--clip-model", default="ViT-B-32", help="open_clip architecture")
-    p.add_argument("--clip-pretrained", default="laion2b_s34b_b79k", help="open_clip pretrained tag")
-    p.add_argument("--clip-checkpoint", help="local folder with open_clip_config.json + weights")
+    from longlens.retrieval.config import RetrievalConfig
+
+    d = {flag: _default(RetrievalConfig, name) for flag, name in RETRIEVAL_OPTIONS.items()}
+    p.add_argument("--fps", type=float, default=d["--fps"], help="frames per second to index (default %(default)g)")
+    p.add_argument("--channels", type=_channels, default=d["--channels"], metavar="NAMES",
+                   help=f"comma-separated, any of {', '.join(CHANNELS)} (default {','.join(d['--channels'])})")
+    p.add_argument("--clip-model", default=d["--clip-model"], help="open_clip architecture (default %(default)s)")
+    p.add_argument("--clip-pretrained", default=d["--clip-pretrained"], help="open_clip pretrained tag (default %(default)s)")
+    p.add_argument("--clip-checkpoint", default=d["--clip-checkpoint"],
+                   help="local folder with open_clip_config.json + weights")
 
 
-def _retrieval_config(a):
-    from longlens.retrieval import RetrievalConfig
+def retrieval_config(a):
+    """RetrievalConfig from the command's options (those it has) and the environment: cache root, progress."""
+    from longlens.retrieval.config import RetrievalConfig
 
-    return RetrievalConfig(fps=a.fps, channels=tuple(c.strip() for c in a.channels.split(",") if c.strip()),
-                           clip_model=a.clip_model, clip_pretrained=a.clip_pretrained, clip_checkpoint=a.clip_checkpoint)
+    given = {name: getattr(a, name) for name in RETRIEVAL_OPTIONS.values() if hasattr(a, name)}
+    return RetrievalConfig(**given, cache_dir=env.paths().cache, progress=env.progress())
 
 
 @command
@@ -128,7 +174,7 @@ def _cmd_index(sub) -> None:
     def run(a) -> int:
         from longlens.retrieval.jobs import index_videos
 
-        for row in index_videos(a.videos, config=_retrieval_config(a)):
+        for row in index_videos(a.videos, config=retrieval_config(a)):
             print(f"{row['video']}: {row['frames']} frames, channels {', '.join(row['channels']) or 'none'}; "
                   f"cached: {', '.join(row['cached']) or 'nothing'}; computed: {', '.join(row['computed']) or 'nothing'}"
                   + (f"; OCR ran on {row['ocr_calls']} frames" if row["ocr_calls"] is not None else "")
@@ -151,7 +197,7 @@ def _cmd_search(sub) -> None:
     def run(a) -> int:
         from longlens.retrieval.jobs import search_video
 
-        moments = search_video(a.video, a.query, image=a.image, k=a.k, config=_retrieval_config(a))
+        moments = search_video(a.video, a.query, image=a.image, k=a.k, config=retrieval_config(a))
         if a.json:
             _print_json([m.to_dict() for m in moments])
             return 0
@@ -165,19 +211,22 @@ def _cmd_search(sub) -> None:
 
 @command
 def _cmd_ask(sub) -> None:
+    from longlens.pipeline.config import FRAMES, AskConfig
+
     p = sub.add_parser("ask", help="answer a question about a video, with the timestamps that support it")
     p.add_argument("video")
     p.add_argument("question")
-    p.add_argument("--frames", type=int, default=32, help="frame budget for the VLM (default 32)")
-    p.add_argument("--selector", choices=("tass", "uniform", "topk", "mmr"), default="tass")
-    p.add_argument("--answerer", choices=("auto", "lvlm", "extractive"), default="auto",
-                   help="auto: the VLM when one can be loaded, else answer from on-screen text")
+    p.add_argument("--answerer", choices=ANSWERERS.names, default=_default(AskConfig, "answerer"),
+                   help="auto (default): the VLM when one can be loaded, else answer from on-screen text (extractive)")
+    p.add_argument("--frames", type=int, help=f"frame budget for the VLM (default {FRAMES})")
+    p.add_argument("--selector", choices=SELECTORS.names, help=f"how the VLM's frames are chosen (default {SELECTORS.default})")
     p.add_argument("--option", action="append", dest="options", metavar="TEXT",
                    help="a multiple-choice option (repeat for each; the answer gives its letter)")
-    p.add_argument("--zoom", action="store_true", help="coarse-to-fine (zoom-in) frame search")
-    p.add_argument("--reflect", action="store_true", help="rerank candidate windows by the VLM's P(yes)")
-    p.add_argument("--model", default="Qwen/Qwen3.5-0.8B", help="VLM hub id or local directory")
-    p.add_argument("--attn", choices=("hybrid", "sdpa", "eager"), default="hybrid")
+    p.add_argument("--zoom", action="store_true", help="coarse-to-fine (zoom-in) frame search (VLM; not with --reflect)")
+    p.add_argument("--reflect", action="store_true", help="rerank candidate windows by the VLM's P(yes) (VLM; not with --zoom)")
+    # No default here: AskConfig leaves model / attn to longlens.lvlm.VlmConfig, which imports torch with its package
+    p.add_argument("--model", help="VLM hub id or local directory (default: longlens.lvlm.VlmConfig's)")
+    p.add_argument("--attn", choices=ATTENTION.names, help=f"the VLM's attention (default {ATTENTION.default})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _retrieval_args(p)
 
@@ -185,8 +234,9 @@ def _cmd_ask(sub) -> None:
         from longlens.core.types import clock
         from longlens.pipeline.ask import answer_json, ask
 
-        ans = ask(a.video, a.question, frames=a.frames, selector=a.selector, answerer=a.answerer, options=a.options,
-                  zoom=a.zoom, reflect=a.reflect, model=a.model, attn=a.attn, config=_retrieval_config(a))
+        given = {f.name: getattr(a, f.name) for f in dataclasses.fields(AskConfig) if hasattr(a, f.name)}
+        how = AskConfig(**given, kernels=env.kernels())
+        ans = ask(a.video, a.question, options=a.options, config=retrieval_config(a), ask_config=how)
         out = answer_json(ans)
         if a.json:
             _print_json(out)
@@ -207,9 +257,10 @@ def _cmd_ground(sub) -> None:
     p = sub.add_parser("ground", help="resumable temporal-grounding batch: jobs JSONL in, one prediction line per id out")
     p.add_argument("--input", required=True, help='JSONL of {"id", "video", "query"} or {"id", "video", "image"}')
     p.add_argument("--output", required=True, help="predictions JSONL (a .summary.json is written beside it)")
-    p.add_argument("--format", choices=("jsonl", "charades", "qvhighlights"), default="jsonl")
-    p.add_argument("--video-dir", help="where the videos of a charades/qvhighlights file live")
-    p.add_argument("--engine", choices=("local", "ray"), default="local")
+    p.add_argument("--format", choices=GROUNDING_FORMATS.names, default=GROUNDING_FORMATS.default,
+                   help="layout of --input (default %(default)s)")
+    p.add_argument("--video-dir", help="where the videos of a benchmark's file live (not for longlens's own)")
+    p.add_argument("--engine", choices=ENGINES.names, default=ENGINES.default, help="where it runs (default %(default)s)")
     p.add_argument("--workers", type=int, help="worker processes / Ray actors (default: all cores)")
     p.add_argument("--ray-address", help="an existing Ray cluster (default: start one locally)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted output: skip ids done, retry errors once")
@@ -222,7 +273,7 @@ def _cmd_ground(sub) -> None:
 
         s = ground_batch(a.input, a.output, engine=a.engine, workers=a.workers, resume=a.resume, overwrite=a.overwrite,
                          format=a.format, video_dir=a.video_dir, top=a.top, ray_address=a.ray_address,
-                         config=_retrieval_config(a))
+                         config=retrieval_config(a))
         print(f"{s['ok']} ok, {s['error']} errors, {s['skipped_done']} already done; "
               f"{s['queries_per_s']} queries/s over {s['elapsed_s']} s -> {a.output}")
         return 0 if s["error"] == 0 else 1
@@ -235,11 +286,12 @@ def _cmd_ui(sub) -> None:
     from longlens.ui.launch import DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT, run_ui
 
     p = sub.add_parser("ui", help="open the explorer (Streamlit) on a video library")
-    p.add_argument("--library", help="folder of videos (default $LONGLENS_LIBRARY or ~/.cache/longlens/library)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    p.add_argument("--host", default="localhost", help="interface to listen on (default localhost)")
-    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, help="upload limit in MB (default 2048)")
-    p.set_defaults(func=lambda a: run_ui(a.library, a.port, host=a.host, max_upload_mb=a.max_upload_mb))
+    p.add_argument("--library", help="folder of videos (default $LONGLENS_LIBRARY, else $LONGLENS_HOME/library)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
+    p.add_argument("--host", default="localhost", help="interface to listen on (default %(default)s)")
+    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, help="upload limit in MB (default %(default)s)")
+    p.set_defaults(func=lambda a: run_ui(a.library or env.paths().library, a.port, host=a.host,
+                                         max_upload_mb=a.max_upload_mb))
 
 
 def build_parser() -> argparse.ArgumentParser:

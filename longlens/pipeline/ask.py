@@ -1,30 +1,29 @@
 """`longlens ask`: answer a question about a video, citing the moments that support the answer.
 
-index (cached) → score the question on every channel → select frames (TASS by default, zoom-in when
-asked) → answer: the VLM fed timestamp-stamped frames ("lvlm"), or the on-screen text itself
-("extractive"); "auto" uses the VLM when one can be loaded and says which one answered.
+index (cached) → score the question on every channel → select frames (a selector, or zoom-in; optionally
+reranked by the VLM's reflection) → answer: the VLM fed timestamp-stamped frames ("lvlm"), or the on-screen
+text itself ("extractive"); "auto" uses the VLM when one can be loaded and says which one answered.
+The options are an `AskConfig` (pipeline.config), which refuses the combinations it cannot honour.
 """
 from __future__ import annotations
 
 import functools
 import logging
 import os
+from dataclasses import replace
 
 import numpy as np
 
+from longlens.core.errors import InputError, ModelUnavailableError
 from longlens.data import AtTimes, read_frames
-from longlens.core.errors import InputError
-from longlens.lvlm import DEFAULT_MODEL, Answer, load_vlm
+from longlens.lvlm import Answer, load_vlm_config
 from longlens.lvlm import answer as lvlm_answer
 from longlens.lvlm import reflect as lvlm_reflect
-from longlens.retrieval import ModelUnavailableError
+from longlens.pipeline.config import AskConfig
 from longlens.pipeline.extractive import extractive_answer
 from longlens.retrieval import RetrievalConfig, Retriever, ground_segments
-from longlens.retrieval.retriever import METHODS
 
 log = logging.getLogger(__name__)
-
-ANSWERERS = ("auto", "lvlm", "extractive")
 
 
 @functools.cache
@@ -36,55 +35,54 @@ def ask(
     video: str | os.PathLike,
     question: str,
     *,
-    frames: int = 32,
-    selector: str = "tass",
-    answerer: str = "auto",
     options: list[str] | None = None,
-    zoom: bool = False,
-    reflect: bool = False,
-    model: str = DEFAULT_MODEL,
-    attn: str = "hybrid",
     retriever: Retriever | None = None,
     config: RetrievalConfig | None = None,
     vlm=None,
+    ask_config: AskConfig | None = None,
+    **choices,
 ) -> Answer:
     """Answer `question` about `video`; the Answer's evidence holds the supporting moments (time, score, text).
 
-    frames: frame budget for the VLM; selector: tass | uniform | topk | mmr; zoom: coarse-to-fine search
-    instead of one pass; reflect: rerank candidate windows by the VLM's P(yes) before selecting (lvlm only);
-    options: multiple-choice options (the answer then carries the letter in `choice`).
-    Pass a loaded `retriever` / `vlm` to reuse models across calls.
+    How it answers: `ask_config` (an AskConfig), and/or its fields as keywords, which override it: answerer,
+    frames, selector, zoom, reflect, model, attn, kernels (see AskConfig for their meaning, defaults and the
+    combinations refused with an InputError). options: multiple-choice options (the answer then carries the
+    letter in `choice`). config: the retrieval configuration when no `retriever` is given. Pass a loaded
+    `retriever` / `vlm` to reuse models across calls.
     """
+    how = replace(ask_config or AskConfig(), **choices)
     if not isinstance(question, str) or not question.strip():
         raise InputError("the question is empty")
-    if answerer not in ANSWERERS:
-        raise InputError(f"answerer must be one of {ANSWERERS}, got {answerer!r}")
-    if selector not in METHODS:
-        raise InputError(f"selector must be one of {METHODS}, got {selector!r}")
-    if not isinstance(frames, int) or frames < 1:
-        raise InputError(f"frames must be a whole number >= 1, got {frames!r}")
+    if how.answerer != "extractive" and vlm is None:
+        vlm = _vlm_or_none(how)
     retriever = retriever or Retriever(config)
     index = retriever.index(video)
     curve = retriever.curve(index, question)
-
-    if answerer != "extractive" and vlm is None:
-        try:
-            vlm = load_vlm(model, attn=attn)
-        except ModelUnavailableError as e:
-            if answerer == "lvlm":
-                raise
-            _say_once(f"no vision-language model ({e}); answering from on-screen text (extractive)")
-    if answerer == "extractive" or vlm is None:
+    if how.answerer == "extractive" or vlm is None:
         return extractive_answer(retriever, index, curve, question, options=options)
 
-    if reflect:
-        curve = _reflected(vlm, retriever, index, curve, question)
-    if zoom:
-        moments = retriever.zoom(video, question, budget=frames)
+    if how.zoom:
+        moments = retriever.zoom(index, question, budget=how.budget)
     else:
-        moments = retriever.select(index, curve, frames, method=selector)
+        if how.reflect:
+            curve = _reflected(vlm, retriever, index, curve, question)
+        moments = retriever.select(index, curve, how.budget, method=how.method)
     shown = read_frames(video, AtTimes(tuple(m.time for m in moments)), backend=retriever.config.backend)
     return lvlm_answer(vlm, shown, question, options=options, duration=index.duration, evidence=moments)
+
+
+def _vlm_or_none(how: AskConfig):
+    """The VLM `how` names, or None when "auto" may answer without one. Under "lvlm" a missing model is an
+    error; under "auto" too when VLM-only options were asked for (they would be ignored otherwise)."""
+    try:
+        return load_vlm_config(how.vlm_config())
+    except ModelUnavailableError as e:
+        if how.answerer == "lvlm":
+            raise
+        if how.vlm_options():
+            raise InputError(how.extractive_conflicts(e.summary)) from e
+        _say_once(f"no vision-language model ({e}); answering from on-screen text (extractive)")
+        return None
 
 
 def _reflected(vlm, retriever: Retriever, index, curve, question: str, *, windows: int = 4, per_window: int = 4):

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from longlens.data.datasets import write_jsonl
 from longlens.core.io import atomic_path, atomic_write_json
-from longlens.data.metrics import evaluate
-from longlens.core.paths import default_library as library_dir
-from longlens.data.synth import FACTS, QUESTIONS, demo_spec, make_video
+from longlens.core.paths import default_library
 from longlens.core.types import clock
+from longlens.data.datasets import write_jsonl
+from longlens.data.metrics import evaluate
+from longlens.data.synth import FACTS, QUESTIONS, demo_spec, make_video
 from longlens.data.video import probe
 from longlens.pipeline.ask import answer_json, ask
 from longlens.pipeline.ground import ground_batch
@@ -32,11 +32,11 @@ DEMO_VERSION = 1  # bump when demo_spec changes what it draws
 
 def build_demo_video(*, out_dir: str | Path | None = None, duration: float = 1200.0, seed: int = 0,
                      force: bool = False) -> tuple[Path, dict]:
-    """The demo video and its ground truth (dict), built into `out_dir` (default: the library directory).
+    """The demo video and its ground truth (dict), built into `out_dir` (default: core.paths.default_library()).
 
     An existing video built from the same (duration, seed, version) is reused unless `force`.
     """
-    out = Path(out_dir) if out_dir is not None else library_dir()
+    out = Path(out_dir) if out_dir is not None else default_library()
     video, truth_path = out / f"{DEMO_NAME}.mp4", out / f"{DEMO_NAME}.truth.json"
     key = {"duration": duration, "seed": seed, "version": DEMO_VERSION}
     if not force and video.is_file() and truth_path.is_file():
@@ -79,23 +79,26 @@ DEMO_QUESTIONS = [
 
 
 def demo(*, out_dir: str | Path | None = None, duration: float = 1200.0, seed: int = 0, force: bool = False,
-         workers: int | None = None) -> dict:
-    """The offline end-to-end demo: build (or reuse) the synthetic demo video in the library, index it, ask
-    two questions, run a grounding batch over its facts and pictures with the local engine, and score the
-    batch against the generator's ground truth. Prints as it goes; returns what it printed as data."""
+         workers: int | None = None, config: RetrievalConfig | None = None) -> dict:
+    """The offline end-to-end demo: build (or reuse) the synthetic demo video in `out_dir` (the library folder;
+    default core.paths.default_library(), the CLI passes $LONGLENS_LIBRARY's), index it with `config` (cache
+    root, progress display), ask two questions, run a grounding batch over its facts and pictures with the
+    local engine, and score the batch against the generator's ground truth. Prints as it goes; returns what it
+    printed as data."""
     t0 = time.perf_counter()
-    out = Path(out_dir) if out_dir is not None else library_dir()
+    config = config or RetrievalConfig()
+    out = Path(out_dir) if out_dir is not None else default_library()
     video, truth = build_demo_video(out_dir=out, duration=duration, seed=seed, force=force)
-    info = probe(video)
+    info = probe(video, backend=config.backend)
     facts = sorted((c for c in truth["captions"] if c["kind"] == "caption"), key=lambda c: c["start"])
     print(f"demo video: {video}")
     print(f"  {clock(info.duration)} at {info.fps:.3g} fps, {info.width}x{info.height} {info.codec}; "
           f"{len(facts)} on-screen facts, {sum(c['kind'] == 'distractor' for c in truth['captions'])} distractor "
           f"captions, {len(truth['pictures'])} inserted pictures")
 
-    retriever = Retriever(RetrievalConfig())
+    retriever = Retriever(config)
     t = time.perf_counter()
-    index = retriever.index(video, progress=True)
+    index = retriever.index(video)
     print(f"indexed {len(index)} frames in {time.perf_counter() - t:.1f} s (channels: {', '.join(index.channels)}; "
           f"cached: {', '.join(index.stats.get('cached', [])) or 'nothing'})")
 
@@ -111,7 +114,7 @@ def demo(*, out_dir: str | Path | None = None, duration: float = 1200.0, seed: i
     jobs = demo_jobs(video, truth, demo_spec(duration=duration, seed=seed).pictures, out)
     preds = out / f"{DEMO_NAME}.preds.jsonl"
     print(f"\ngrounding batch: {jobs.name} -> {preds.name} (local engine)")
-    summary = ground_batch(jobs, preds, engine="local", workers=workers, overwrite=True)
+    summary = ground_batch(jobs, preds, engine="local", workers=workers, overwrite=True, config=config)
     metrics = evaluate(preds, jobs)
     print(f"  {summary['ok']} ok, {summary['error']} errors in {summary['elapsed_s']:.1f} s")
     print("  " + "  ".join(f"{k} {metrics[k]:.2f}" for k in ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU", "F1@5s")))

@@ -1,5 +1,8 @@
 """Batch engines: run a task over video groups on local worker processes or on Ray Data.
 
+An engine (core.registry.ENGINES names them: "local" -> LocalEngine, "ray" -> RayEngine) is a small
+dataclass of its settings with `run(task, groups, emit)`.
+
 A task is a picklable object with `setup() -> state` (once per worker: load models) and
 `run(state, video, jobs) -> Iterator[row]` (one video's queries: exactly one row per job, in order; it
 catches per-item errors itself and yields error rows). Engines stream rows to `emit` as items finish; an item whose worker died while it
@@ -12,17 +15,18 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict
-from typing import Callable, Protocol
+from dataclasses import asdict, dataclass, fields
+from typing import Protocol
 
 from longlens.core.errors import InputError
+from longlens.core.registry import ENGINES
 from longlens.pipeline.jobs import Job, error_row
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("local", "ray")
 Emit = Callable[[dict], None]
 
 
@@ -32,17 +36,27 @@ class Task(Protocol):
     def run(self, state, video: str, jobs: list[Job]): ...
 
 
-def run_engine(engine: str, task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: int | None = None, ray_address: str | None = None) -> None:
-    if engine == "local":
-        run_local(task, groups, emit, workers=workers)
-    elif engine == "ray":
-        run_ray(task, groups, emit, workers=workers, address=ray_address)
-    else:
-        raise InputError(f"unknown engine {engine!r}; choose from {ENGINES}")
+def run_engine(engine: str, task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: int | None = None,
+               ray_address: str | None = None) -> None:
+    """Run `task` over `groups` on the engine named `engine` (core.registry.ENGINES)."""
+    cls = ENGINES.load(engine)
+    settings = {"workers": workers}
+    if ray_address is not None:
+        if "address" not in {f.name for f in fields(cls)}:
+            raise InputError(f"a cluster address (--ray-address) needs the ray engine, not {engine!r}")
+        settings["address"] = ray_address
+    cls(**settings).run(task, groups, emit)
 
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _workers(workers: int | None) -> int:
+    workers = workers or default_workers()
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    return workers
 
 
 # ---- local: a process pool; one task per video group; rows stream back through a queue ----
@@ -62,17 +76,20 @@ def _run_group(video: str, jobs: list[Job]) -> None:
         messages.put(("row", next(rows)))
 
 
-def run_local(task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: int | None = None) -> None:
+@dataclass
+class LocalEngine:
     """Process pool of `workers` (default: all cores). A crashed worker costs one error row, then a
     fresh pool takes the items that had not started."""
-    workers = workers or default_workers()
-    if workers < 1:
-        raise InputError(f"--workers must be >= 1, got {workers}")
-    todo = {v: list(js) for v, js in groups.items() if js}
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
-        while todo:
-            todo = _local_round(task, todo, emit, workers, ctx, manager.Queue())
+
+    workers: int | None = None
+
+    def run(self, task: Task, groups: dict[str, list[Job]], emit: Emit) -> None:
+        workers = _workers(self.workers)
+        todo = {v: list(js) for v, js in groups.items() if js}
+        ctx = mp.get_context("spawn")
+        with ctx.Manager() as manager:
+            while todo:
+                todo = _local_round(task, todo, emit, workers, ctx, manager.Queue())
 
 
 def _local_round(task, todo, emit, workers, ctx, messages) -> dict[str, list[Job]]:
@@ -154,7 +171,18 @@ class _RayGroupActor:
         return {"row": rows}
 
 
-def run_ray(task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: int | None = None, address: str | None = None) -> None:
+@dataclass
+class RayEngine:
+    """Ray Data on the cluster at `address` (default: one started locally with `workers` CPUs)."""
+
+    workers: int | None = None
+    address: str | None = None
+
+    def run(self, task: Task, groups: dict[str, list[Job]], emit: Emit) -> None:
+        _run_ray(task, groups, emit, workers=_workers(self.workers), address=self.address)
+
+
+def _run_ray(task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: int, address: str | None) -> None:
     """Ray Data: `from_items` over video groups → `map_batches` with an actor pool of `workers` actors.
     Actors restart at most once and tasks retry at most once (Ray's defaults can retry forever); groups
     whose actor died anyway become error rows."""
@@ -165,7 +193,6 @@ def run_ray(task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: in
         import ray.data
     except ImportError as e:
         raise InputError("the ray engine needs Ray: pip install 'longlens[ray]'") from e
-    workers = workers or default_workers()
     if not ray.is_initialized():
         kw = {"address": address} if address else {"num_cpus": workers}
         ray.init(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING, **kw)

@@ -6,16 +6,15 @@ jobs file → (resume: skip ids already done) → group by video → engine (loc
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from longlens.core.errors import InputError, LonglensError
 from longlens.core.io import atomic_write_json
 from longlens.core.progress import progress
+from longlens.core.registry import ENGINES, GROUNDING_FORMATS
 from longlens.pipeline.engines import run_engine
 from longlens.pipeline.jobs import Job, error_row, group_by_video, read_jobs
 from longlens.pipeline.output import ResultLog
@@ -23,15 +22,9 @@ from longlens.retrieval import RetrievalConfig, Retriever
 
 log = logging.getLogger(__name__)
 
-# Tests only: LONGLENS_FAULT_INJECT=worker-crash@ID makes the worker processing job ID kill itself (SIGKILL),
-# as a segfaulting native library would. Read inside the worker, per item.
-FAULT_ENV = "LONGLENS_FAULT_INJECT"
-
-
-def _inject_fault(job_id: str) -> None:
-    if os.environ.get(FAULT_ENV) == f"worker-crash@{job_id}":
-        log.warning("%s: killing this worker on job %r (tests only)", FAULT_ENV, job_id)
-        os.kill(os.getpid(), signal.SIGKILL)
+# Called in the worker with each job's id just before the job runs. Tests pass one that kills the worker on a
+# chosen id, as a segfaulting native library would; it must pickle (the local engine spawns its workers).
+JobHook = Callable[[str], None]
 
 
 def _error_text(e: BaseException) -> str:
@@ -44,6 +37,7 @@ class GroundTask:
 
     config: RetrievalConfig = field(default_factory=RetrievalConfig)
     top: int = 5
+    on_job: JobHook | None = None
 
     def setup(self) -> Retriever:
         return Retriever(self.config)
@@ -60,7 +54,8 @@ class GroundTask:
         index_s = time.perf_counter() - t0
         for j in jobs:
             t = time.perf_counter()
-            _inject_fault(j.id)
+            if self.on_job is not None:
+                self.on_job(j.id)
             try:
                 segments = retriever.ground(index, query=j.query, image=j.image, top=self.top)
             except Exception as e:  # noqa: BLE001
@@ -84,23 +79,29 @@ def ground_batch(
     input: str | Path,
     output: str | Path,
     *,
-    engine: str = "local",
+    engine: str = ENGINES.default,
     workers: int | None = None,
     resume: bool = False,
     overwrite: bool = False,
-    format: str = "jsonl",
+    format: str = GROUNDING_FORMATS.default,
     video_dir: str | Path | None = None,
     top: int = 5,
-    fps: float = 1.0,
     ray_address: str | None = None,
     config: RetrievalConfig | None = None,
+    on_job: JobHook | None = None,
 ) -> dict:
-    """Ground every job of `input` and write one row per id to `output`; returns the summary."""
+    """Ground every job of `input` and write one row per id to `output`; returns the summary.
+
+    engine: core.registry.ENGINES; format: core.registry.GROUNDING_FORMATS (see jobs.read_jobs); config: the
+    retrieval configuration (cache root, progress display, channels, fps); on_job: called in the worker with
+    each job's id before it runs (a JobHook: tests use it to crash a worker on a chosen job).
+    """
     if top < 1:
         raise InputError(f"top must be >= 1, got {top}")
+    ENGINES.check(engine)
     jobs, bad_rows = read_jobs(input, format=format, video_dir=video_dir)
-    config = config or RetrievalConfig(fps=fps)
-    task = GroundTask(config=config, top=top)
+    config = config or RetrievalConfig()
+    task = GroundTask(config=config, top=top, on_job=on_job)
     counts = {"ok": 0, "error": 0}
     t0 = time.perf_counter()
     interrupted = False
@@ -108,7 +109,7 @@ def ground_batch(
         pending = set(out.pending([j.id for j in jobs] + [r["id"] for r in bad_rows]))
         skipped = len(jobs) + len(bad_rows) - len(pending)
         todo = [j for j in jobs if j.id in pending]
-        bar = progress(total=len(pending), desc="grounding", unit="query")
+        bar = progress(total=len(pending), desc="grounding", unit="query", show=config.progress)
 
         def emit(row: dict) -> None:
             out.write(row)

@@ -10,10 +10,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from longlens.data.datasets import iter_jsonl
 from longlens.core.errors import InputError
-
-FORMATS = ("jsonl", "charades", "qvhighlights")
+from longlens.core.registry import GROUNDING_FORMATS
+from longlens.data.datasets import iter_jsonl, load_grounding
 
 
 @dataclass(frozen=True)
@@ -52,27 +51,32 @@ def _job_from_record(rec, n: int, base: Path) -> Job:
     return Job(id=str(rec["id"]), video=resolve(rec["video"]), query=query, image=resolve(image), line=n)
 
 
-def read_jobs(path: str | Path, *, format: str = "jsonl", video_dir: str | Path | None = None) -> tuple[list[Job], list[dict]]:
-    """Read a job file. Returns (jobs, error rows for malformed lines).
+def read_jobs(path: str | Path, *, format: str = GROUNDING_FORMATS.default,
+              video_dir: str | Path | None = None) -> tuple[list[Job], list[dict]]:
+    """Read a job file in one of core.registry.GROUNDING_FORMATS. Returns (jobs, error rows for malformed lines).
 
-    format: "jsonl" (`{"id", "video", "query"}` or `{"id", "video", "image"}` per line),
-    "charades" (Charades-STA `vid start end##query`) or "qvhighlights" (QVHighlights JSONL).
+    "longlens": ours, `{"id", "video", "query"}` or `{"id", "video", "image"}` per line (paths relative to the
+    file; extra fields such as "windows" are ground truth for `longlens eval`). Read here rather than by
+    data.datasets.load_grounding because a batch goes on past a malformed line: each becomes an error row.
+    The benchmarks' own layouts (charades, qvhighlights, activitynet) are read by data.datasets, whole
+    (a malformed line is an InputError naming it); `video_dir` is where their videos live.
     Raises InputError if the file is unreadable or ids repeat (naming the lines).
     """
     path = Path(path)
-    if format not in FORMATS:
-        raise InputError(f"unknown job format {format!r}; choose from {FORMATS}")
+    GROUNDING_FORMATS.check(format)
     if not path.is_file():
         raise InputError(f"job file not found: {path}")
-    if format == "jsonl":
-        jobs, errors = _read_jsonl_jobs(path)
+    if format == "longlens":
+        jobs, errors = _read_longlens_jobs(path)
     else:
-        jobs, errors = _read_dataset_jobs(path, format, video_dir)
+        samples = load_grounding(path, format, video_dir)
+        jobs = [Job(id=s.id, video=str(s.video), query=s.query, image=s.image, line=i + 1) for i, s in enumerate(samples)]
+        errors = []
     _reject_duplicates(jobs)
     return jobs, errors
 
 
-def _read_jsonl_jobs(path: Path) -> tuple[list[Job], list[dict]]:
+def _read_longlens_jobs(path: Path) -> tuple[list[Job], list[dict]]:
     jobs, errors = [], []
     for n, rec, problem in iter_jsonl(path):
         try:
@@ -83,14 +87,6 @@ def _read_jsonl_jobs(path: Path) -> tuple[list[Job], list[dict]]:
             rid = rec.get("id") if rec is not None and isinstance(rec.get("id"), (str, int)) else f"line:{n}"
             errors.append(error_row(str(rid), str(e), line=n))
     return jobs, errors
-
-
-def _read_dataset_jobs(path: Path, format: str, video_dir) -> tuple[list[Job], list[dict]]:
-    from longlens.data import datasets
-
-    loader = datasets.load_charades_sta if format == "charades" else datasets.load_qvhighlights
-    samples = loader(path, video_dir=video_dir) if video_dir is not None else loader(path)
-    return [Job(id=s.id, video=str(s.video), query=s.query, image=s.image, line=i + 1) for i, s in enumerate(samples)], []
 
 
 def _reject_duplicates(jobs: list[Job]) -> None:

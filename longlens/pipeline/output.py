@@ -92,7 +92,7 @@ class ResultLog:
         if not self._f.closed:
             self._f.close()
 
-    def __enter__(self) -> "ResultLog":
+    def __enter__(self) -> ResultLog:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,10 +1,21 @@
-"""Two short synthetic videos with facts at fresh random times, and their job files; indexed once per session."""
+"""Two short synthetic videos with facts at random times (seeded by the run's base seed: `pytest --seed N`
+replays them), and one index cache for the session, passed to the library as RetrievalConfig.cache_dir and to
+the CLI as $LONGLENS_CACHE."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from longlens.data.synth import DISTRACTORS, FACTS, Caption, Picture, SynthSpec, make_picture, make_video
+from longlens.data.synth import (
+    DISTRACTORS,
+    FACTS,
+    Caption,
+    Picture,
+    SynthSpec,
+    make_picture,
+    make_video,
+)
+from longlens.retrieval import RetrievalConfig
 
 
 def _spec(rng, facts: list[int], distractors: list[int], picture: np.ndarray | None, duration: float = 90.0):
@@ -36,9 +47,9 @@ def pipeline_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def videos(tmp_path_factory):
+def videos(tmp_path_factory, request):
     """{"a": {"path", "windows"}, "b": {...}, "picture": array}; video b shows the picture."""
-    rng = np.random.default_rng()
+    rng = np.random.default_rng([request.config.base_seed, 1])  # session-wide: the per-test `seed` cannot serve
     root = tmp_path_factory.mktemp("pipeline_videos")
     picture = make_picture(int(rng.integers(1000)), (160, 120))
     out = {"picture": picture}
@@ -50,8 +61,15 @@ def videos(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def config(pipeline_cache) -> RetrievalConfig:
+    """The retrieval config of in-process calls: the session's shared cache, no progress bars."""
+    return RetrievalConfig(cache_dir=pipeline_cache, progress=False)
+
+
 @pytest.fixture
 def warm(videos, pipeline_cache, monkeypatch):
-    """The session's shared index cache (videos are indexed once, by whichever test comes first)."""
+    """The videos, with the session's shared index cache also in $LONGLENS_CACHE for the CLI (videos are
+    indexed once, by whichever test comes first)."""
     monkeypatch.setenv("LONGLENS_CACHE", str(pipeline_cache))
     return videos

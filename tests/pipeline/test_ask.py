@@ -1,22 +1,22 @@
 """`ask` end to end on generated videos: extractive answers from on-screen text, the VLM path with a tiny
-random-weight model, and the CLI's JSON."""
+random-weight model, options refused where they cannot apply, and the CLI's JSON."""
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from longlens.cli import main
 from longlens.core.errors import InputError
 from longlens.data.synth import FACTS, QUESTIONS
 from longlens.pipeline.ask import ask
+from longlens.pipeline.config import AskConfig
 from longlens.retrieval import Retriever
 
 
 @pytest.fixture(scope="module")
-def retriever():
-    return Retriever()
+def retriever(config):
+    return Retriever(config)
 
 
 @pytest.mark.parametrize("name, fact", [("a", 0), ("a", 1), ("b", 5)])
@@ -30,12 +30,10 @@ def test_extractive_answer_is_the_caption_at_its_time(warm, retriever, name, fac
     assert ans.evidence[0].text == ans.text
 
 
-def test_extractive_answer_is_one_caption_when_two_share_the_screen(tmp_path, retriever, monkeypatch):
+def test_extractive_answer_is_one_caption_when_two_share_the_screen(tmp_path, retriever, rng):
     """A look-alike sign on screen with the answer: the answer is the caption alone, at its time."""
     from longlens.data.synth import DISTRACTORS, Caption, SynthSpec, make_video
 
-    monkeypatch.setenv("LONGLENS_CACHE", str(tmp_path / "cache"))
-    rng = np.random.default_rng()
     start = float(rng.integers(2, 10))
     spec = SynthSpec(duration=24.0, captions=[Caption(start, start + 8, FACTS[1])], seed=int(rng.integers(1000)),
                      distractors=[Caption(start - 1, start + 9, DISTRACTORS[1], pos="top", fg=(255, 255, 0), bg=(40, 40, 40))])
@@ -96,3 +94,55 @@ def test_cli_ask_json_and_bad_input(warm, capsys):
     assert ".missing" in capsys.readouterr().err
     with pytest.raises(InputError, match="frames"):
         ask(warm["a"]["path"], "what?", frames=0)
+
+
+MISSING = "no-such-video.mp4"  # the options are refused before any work: the video is never opened
+
+
+@pytest.mark.parametrize("given, flags", [
+    ({"frames": 8}, "--frames"),
+    ({"selector": "mmr"}, "--selector"),
+    ({"zoom": True}, "--zoom"),
+    ({"reflect": True}, "--reflect"),
+    ({"frames": 8, "selector": "uniform"}, "--frames, --selector"),
+])
+def test_extractive_answerer_refuses_the_vlm_options_it_cannot_use(given, flags):
+    with pytest.raises(InputError, match=f"{flags} cannot be used with it"):
+        ask(MISSING, "what?", answerer="extractive", **given)
+
+
+@pytest.mark.parametrize("given, flags", [
+    ({"selector": "mmr"}, ("--zoom", "--selector mmr")),
+    ({"reflect": True}, ("--zoom", "--reflect")),
+])
+def test_zoom_refuses_a_selector_and_reflection_it_would_ignore(given, flags):
+    """zoom picks by TASS over its own re-decoded pool and builds its own curve: another selector, or a
+    reflected curve (paid for in VLM calls), would be silently dropped."""
+    with pytest.raises(InputError) as e:
+        ask(MISSING, "what?", answerer="lvlm", zoom=True, **given)
+    assert all(f in str(e.value) for f in flags)
+    AskConfig(zoom=True, selector="tass")  # TASS is what zoom does: nothing to refuse
+
+
+def test_auto_without_a_vlm_refuses_vlm_options_instead_of_dropping_them(retriever):
+    """auto falls back to the extractive answer when no VLM loads (test below), but not when the caller asked
+    for what only the VLM does: that would answer while silently ignoring the request."""
+    with pytest.raises(InputError, match=r"no vision-language model could be loaded .*--reflect cannot be used"):
+        ask(MISSING, "what?", reflect=True, model="Qwen/Qwen3.5-0.8B", retriever=retriever)
+
+
+def test_one_ask_config_or_keywords_that_override_it(warm, retriever):
+    how = AskConfig(answerer="extractive")
+    by_config = ask(warm["a"]["path"], QUESTIONS[0], ask_config=how, retriever=retriever)
+    by_keyword = ask(warm["a"]["path"], QUESTIONS[0], answerer="extractive", retriever=retriever)
+    assert by_config.text == by_keyword.text and by_config.answerer == "extractive"
+    with pytest.raises(InputError, match="--frames"):
+        ask(MISSING, "what?", ask_config=how, frames=4)  # a keyword joins the config, and is checked with it
+
+
+def test_cli_refuses_options_the_answerer_cannot_use(warm, capsys):
+    assert main(["ask", warm["a"]["path"], "what?", "--answerer", "extractive", "--zoom", "--frames", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "--frames, --zoom cannot be used with it" in err
+    assert main(["ask", warm["a"]["path"], "what?", "--zoom", "--reflect"]) == 2
+    assert "use --zoom or --reflect, not both" in capsys.readouterr().err

@@ -7,10 +7,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from pipeline_helpers import (
+    HOLDING,
+    KillAt,
+    caption_jobs,
+    read_line,
+    wait_until,
+    write_jsonl,
+)
 
 from longlens.cli import main
 from longlens.core.errors import InputError
@@ -18,9 +25,8 @@ from longlens.data.metrics import evaluate
 from longlens.pipeline.ground import ground_batch, summary_path
 from longlens.pipeline.output import read_rows
 
-from pipeline_helpers import caption_jobs, write_jsonl
-
 REPO = Path(__file__).resolve().parents[2]
+HELD = Path(__file__).with_name("held_ground.py")
 
 
 def _jobs_with_truth(videos, tmp_path) -> list[dict]:
@@ -37,10 +43,8 @@ def _jobs_with_truth(videos, tmp_path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def local_run(videos, pipeline_cache, tmp_path_factory):
+def local_run(videos, config, tmp_path_factory):
     """One local batch over both videos (2 workers): caption + picture jobs, a missing video, a malformed line."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LONGLENS_CACHE", str(pipeline_cache))
     tmp = tmp_path_factory.mktemp("local_run")
     good = _jobs_with_truth(videos, tmp)
     gt = write_jsonl(tmp / "gt.jsonl", good)
@@ -49,10 +53,7 @@ def local_run(videos, pipeline_cache, tmp_path_factory):
     with open(jobs, "a") as f:
         f.write('{"id": "broken", "video": \n')
     out = tmp / "preds.jsonl"
-    try:
-        summary = ground_batch(jobs, out, engine="local", workers=2)
-    finally:
-        mp.undo()
+    summary = ground_batch(jobs, out, engine="local", workers=2, config=config)
     return {"jobs": jobs, "gt": gt, "out": out, "summary": summary, "good": good}
 
 
@@ -74,12 +75,11 @@ def test_local_batch_grounds_caption_queries(local_run):
     assert s["total"] == len(rows) and s["queries_per_s"] > 0 and not s["interrupted"]
 
 
-def test_ray_engine_gives_the_same_segments_as_local(local_run, pipeline_cache, monkeypatch, tmp_path):
+def test_ray_engine_gives_the_same_segments_as_local(local_run, config, tmp_path):
     import ray  # the `ray` extra, which `make test` installs
-    monkeypatch.setenv("LONGLENS_CACHE", str(pipeline_cache))
     out = tmp_path / "ray.jsonl"
     try:
-        summary = ground_batch(local_run["jobs"], out, engine="ray", workers=2)
+        summary = ground_batch(local_run["jobs"], out, engine="ray", workers=2, config=config)
     finally:
         ray.shutdown()
     local = {r["id"]: r for r in read_rows(local_run["out"])[0]}
@@ -92,12 +92,12 @@ def test_ray_engine_gives_the_same_segments_as_local(local_run, pipeline_cache, 
             assert [s[2] for s in row["segments"]] == pytest.approx([s[2] for s in local[i]["segments"]], abs=1e-4), i
 
 
-def test_a_worker_that_dies_mid_item_costs_one_error_row(warm, monkeypatch, tmp_path):
+def test_a_worker_that_dies_mid_item_costs_one_error_row(warm, config, tmp_path):
     jobs = caption_jobs(warm)
     victim = jobs[1]["id"]
-    monkeypatch.setenv("LONGLENS_FAULT_INJECT", f"worker-crash@{victim}")
     out = tmp_path / "preds.jsonl"
-    summary = ground_batch(write_jsonl(tmp_path / "jobs.jsonl", jobs), out, engine="local", workers=1)
+    summary = ground_batch(write_jsonl(tmp_path / "jobs.jsonl", jobs), out, engine="local", workers=1, config=config,
+                           on_job=KillAt(victim))
     by = {r["id"]: r for r in read_rows(out)[0]}
     assert sorted(by) == sorted(j["id"] for j in jobs)
     assert by[victim]["status"] == "error" and "worker process died" in by[victim]["error"]
@@ -105,46 +105,59 @@ def test_a_worker_that_dies_mid_item_costs_one_error_row(warm, monkeypatch, tmp_
     assert summary["error"] == 1
 
 
-def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, pipeline_cache, tmp_path):
+def test_a_crashed_item_is_retried_once_on_resume(warm, config, tmp_path):
+    """The item whose worker crashed is run again by --resume (and only it); a second crash on it is final."""
+    jobs = caption_jobs(warm)[:2]  # two queries of one video: one worker, no pool restart after the crash
+    victim = jobs[1]["id"]
+    jobs_path, out = write_jsonl(tmp_path / "jobs.jsonl", jobs), tmp_path / "preds.jsonl"
+    ground_batch(jobs_path, out, workers=1, config=config, on_job=KillAt(victim))
+    first = {r["id"]: r for r in read_rows(out)[0]}
+    again = ground_batch(jobs_path, out, workers=1, config=config, resume=True, on_job=KillAt(victim))
+    assert again["skipped_done"] == len(jobs) - 1 and again["processed"] == 1 and again["error"] == 1
+    rows = {r["id"]: r for r in read_rows(out)[0]}
+    assert rows[victim]["status"] == "error" and rows[victim]["attempts"] == 2
+    assert {i: r for i, r in rows.items() if i != victim} == {i: r for i, r in first.items() if i != victim}
+    fixed = ground_batch(jobs_path, out, workers=1, config=config, resume=True)
+    assert fixed["processed"] == 0  # an error already retried once stays
+
+
+def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, tmp_path):
     """Ctrl-C a batch, then really kill the resumed one mid-batch (SIGKILL to its process group), tear its
     last line as a kill mid-write would, then --resume: every id ends with exactly one ok line, none computed
-    twice."""
-    from longlens.data.synth import Caption, SynthSpec, make_video
-
-    cold = tmp_path / "cold.mp4"  # not in the shared cache: indexing it keeps the batch busy while we kill
-    make_video(cold, SynthSpec(duration=60, captions=[Caption(20, 32, "THE VAULT CODE IS 8142")]), show_progress=False)
-    jobs = caption_jobs(warm)[:3] + [{"id": f"cold-{i}", "video": str(cold), "query": q}
-                                     for i, q in enumerate(["the vault code", "vault", "code 8142"])]
+    twice. The CLI runs in a child whose worker holds at a chosen job (held_ground.py), so each signal lands
+    while the batch is certainly mid-run."""
+    jobs = caption_jobs(warm)  # 3 jobs of video a, then 3 of video b; one worker takes them in this order
     jobs_path, out = write_jsonl(tmp_path / "jobs.jsonl", jobs), tmp_path / "preds.jsonl"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "LONGLENS_CACHE": str(pipeline_cache)}
-    cmd = [sys.executable, "-m", "longlens.cli", "ground", "--input", jobs_path, "--output", str(out), "--workers", "1"]
-    # Ctrl-C first: the run stops at once, says so in its summary and leaves an output to resume
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    while not out.exists() and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(1.0)  # workers are still starting: the batch cannot be done yet
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # $LONGLENS_CACHE: the shared cache (warm)
+    args = ["ground", "--input", jobs_path, "--output", str(out), "--workers", "1"]
+
+    def held(at: str, *more: str) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, str(HELD), at, *args, *more], env=env, start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = read_line(proc.stdout, timeout=240)
+        assert line.strip() == f"{HOLDING} {at}", line + proc.stderr.read().decode()[-2000:]
+        return proc
+
+    # Ctrl-C while the first job runs: the run stops at once, says so in its summary, leaves an output to resume
+    proc = held(jobs[0]["id"])
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and b"interrupted" in err, err.decode()[-2000:]
     assert json.loads(summary_path(out).read_text())["interrupted"]
-    assert not read_rows(out)[1]
+    assert read_rows(out) == ([], 0)
 
-    cmd.append("--resume")
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if out.exists() and len(read_rows(out)[0]) >= 3:  # the warm video's rows are in; the cold one is indexing
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "the batch ended before it could be killed: " + proc.stderr.read().decode()[-2000:]
+    # resumed, then killed outright at the 5th job, once the 4 before it are written
+    proc = held(jobs[4]["id"], "--resume")
+    wait_until(lambda: len(read_rows(out)[0]) == 4, timeout=60, what="the 4 rows before the held job")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
     before = read_rows(out)[0]
-    assert 3 <= len(before) < len(jobs)
+    assert [r["id"] for r in before] == [j["id"] for j in jobs[:4]]
     with open(out, "a") as f:
-        f.write('{"id": "cold-0", "status": "ok", "segm')  # torn by the kill
+        f.write(json.dumps({"id": jobs[4]["id"], "status": "ok"})[:20])  # torn by the kill
 
-    done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+    cmd = [sys.executable, "-m", "longlens.cli", *args, "--resume"]
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     rows, torn = read_rows(out)
     assert torn == 0 and sorted(r["id"] for r in rows) == sorted(j["id"] for j in jobs)
@@ -153,7 +166,7 @@ def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, pipeline_cache, t
     s = json.loads(summary_path(out).read_text())
     assert s["skipped_done"] == len(before) and s["processed"] == len(jobs) - len(before)
     # resuming a finished job does no work
-    again = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+    again = subprocess.run(cmd, env=env, capture_output=True, timeout=300, check=False)
     assert again.returncode == 0 and json.loads(summary_path(out).read_text())["processed"] == 0
     assert read_rows(out)[0] == rows
 

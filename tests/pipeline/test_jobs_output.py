@@ -1,9 +1,10 @@
 import json
-import random
 
 import pytest
 
 from longlens.core.errors import InputError
+from longlens.core.registry import GROUNDING_FORMATS
+from longlens.data import datasets
 from longlens.pipeline.jobs import Job, group_by_video, read_jobs
 from longlens.pipeline.output import ResultLog, read_rows
 
@@ -54,9 +55,32 @@ def test_missing_job_file_and_unknown_format(tmp_path):
         read_jobs(p, format="csv")
 
 
-def test_group_by_video_keeps_input_order():
-    jobs = [Job(str(i), f"v{i % 3}.mp4", query=f"q{i}") for i in range(10)]
-    random.shuffle(jobs)
+WRITERS = {"longlens": datasets.write_grounding, "charades": datasets.write_charades_sta,
+           "qvhighlights": datasets.write_qvhighlights, "activitynet": datasets.write_activitynet}
+
+
+@pytest.mark.parametrize("format", GROUNDING_FORMATS.names)
+def test_every_grounding_format_is_a_job_file(tmp_path, format):
+    """One name per layout (the same file is `--format longlens` for ground and for eval), read by the data
+    layer's loaders; the benchmarks' videos are found in video_dir."""
+    samples = [datasets.GroundingSample(str(i), str(tmp_path / f"vid{i % 2}.mp4"), f"query {i}",
+                                        windows=[(i, i + 2.0)], duration=30.0) for i in range(4)]
+    path = tmp_path / f"jobs.{format}"
+    WRITERS[format](samples, path)
+    jobs, errors = read_jobs(path, format=format, video_dir=tmp_path)
+    assert errors == [] and len(jobs) == 4
+    assert sorted((j.video, j.query) for j in jobs) == [(s.video, s.query) for s in sorted(samples, key=lambda s: (s.video, s.query))]
+    assert len({j.id for j in jobs}) == 4
+
+
+def test_the_old_name_of_our_format_is_refused(tmp_path):
+    p = write_lines(tmp_path / "j.jsonl", [json.dumps({"id": "a", "video": "v.mp4", "query": "q"})])
+    with pytest.raises(InputError, match="longlens"):
+        read_jobs(p, format="jsonl")
+
+
+def test_group_by_video_keeps_input_order(rng):
+    jobs = [Job(str(i), f"v{i % 3}.mp4", query=f"q{i}") for i in rng.permutation(10)]
     groups = group_by_video(jobs)
     assert sorted(groups) == ["v0.mp4", "v1.mp4", "v2.mp4"]
     for v, js in groups.items():
