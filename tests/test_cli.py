@@ -11,15 +11,7 @@ from pathlib import Path
 import pytest
 
 from longlens.cli import build_parser, main, retrieval_config
-from longlens.core.registry import (
-    ANSWERERS,
-    ATTENTION,
-    CHANNELS,
-    DECODERS,
-    ENGINES,
-    GROUNDING_FORMATS,
-    SELECTORS,
-)
+from longlens.core import registry
 from longlens.pipeline.config import AskConfig
 from longlens.retrieval import RetrievalConfig
 
@@ -38,13 +30,13 @@ def test_building_the_parser_imports_no_model_library():
 
 
 @pytest.mark.parametrize("argv, option, registry", [
-    (["ask", "v.mp4", "q"], "--selector", SELECTORS),
-    (["ask", "v.mp4", "q"], "--answerer", ANSWERERS),
-    (["ask", "v.mp4", "q"], "--attn", ATTENTION),
-    (["ground", "--input", "j", "--output", "o"], "--engine", ENGINES),
-    (["ground", "--input", "j", "--output", "o"], "--format", GROUNDING_FORMATS),
-    (["eval", "--pred", "p", "--gt", "g"], "--gt-format", GROUNDING_FORMATS),
-    (["probe", "v.mp4"], "--backend", DECODERS),
+    (["ask", "v.mp4", "q"], "--selector", registry.SELECTORS),
+    (["ask", "v.mp4", "q"], "--answerer", registry.ANSWERERS),
+    (["ask", "v.mp4", "q"], "--attn", registry.ATTENTION),
+    (["ground", "--input", "j", "--output", "o"], "--engine", registry.ENGINES),
+    (["ground", "--input", "j", "--output", "o"], "--format", registry.GROUNDING_FORMATS),
+    (["eval", "--pred", "p", "--gt", "g"], "--gt-format", registry.GROUNDING_FORMATS),
+    (["probe", "v.mp4"], "--backend", registry.DECODERS),
 ])
 def test_choices_are_the_registry_names(argv, option, registry, capsys):
     parser = build_parser()
@@ -62,7 +54,7 @@ def test_defaults_are_the_config_dataclasses_and_registries():
     assert (search.fps, search.channels, search.clip_model, search.clip_pretrained, search.clip_checkpoint) == \
            (d.fps, d.channels, d.clip_model, d.clip_pretrained, d.clip_checkpoint)
     ground = parser.parse_args(["ground", "--input", "j", "--output", "o"])
-    assert (ground.engine, ground.format) == (ENGINES.default, GROUNDING_FORMATS.default)
+    assert (ground.engine, ground.format) == (registry.ENGINES.default, registry.GROUNDING_FORMATS.default)
     ask = parser.parse_args(["ask", "v.mp4", "q"])
     assert ask.answerer == AskConfig().answerer and ask.frames is None and ask.selector is None
     assert parser.parse_args(["search", "v.mp4", "q", "--channels", "ocr, image"]).channels == ("ocr", "image")
@@ -72,7 +64,7 @@ def test_an_unknown_channel_is_a_usage_error(capsys):
     with pytest.raises(SystemExit):
         main(["search", "v.mp4", "q", "--channels", "ocr,speech2"])
     err = capsys.readouterr().err
-    assert "speech2" in err and all(c in err for c in CHANNELS)
+    assert "speech2" in err and all(c in err for c in registry.CHANNELS)
 
 
 def test_the_environment_becomes_config_fields(tmp_path, monkeypatch):
