@@ -85,6 +85,29 @@ def append_line(f: IO[str], line: str) -> None:
     os.fsync(f.fileno())
 
 
+# ---------------------------------------------------------------------------------------------- content keys
+HASH_CHUNK, HASH_CHUNKS = 64 * 1024, 16
+
+
+def content_hash(path: str | os.PathLike, *, full: bool = False) -> str:
+    """Hash of a file's bytes: its size + 16 chunks of 64 KiB spread evenly over it (or every byte with
+    full=True). Sampled hashing reads ~1 MiB however long the video; it misses edits that touch no sampled
+    chunk and keep the size (use full=True where files are edited in place). Every cache keyed by a video's
+    content (frames and embeddings, transcripts, browser copies) uses this one function."""
+    h = hashlib.sha256()
+    size = os.path.getsize(path)
+    h.update(f"size:{size};full:{full};".encode())
+    with open(path, "rb") as f:
+        if full or size <= HASH_CHUNK * HASH_CHUNKS:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        else:
+            for k in range(HASH_CHUNKS):
+                f.seek((size - HASH_CHUNK) * k // (HASH_CHUNKS - 1))
+                h.update(f.read(HASH_CHUNK))
+    return h.hexdigest()[:32]
+
+
 # ---------------------------------------------------------------------------------------------- manifests
 MANIFEST = "manifest.json"
 

@@ -32,26 +32,7 @@ from longlens.retrieval.config import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
-CHUNK = 64 * 1024
-N_CHUNKS = 16
 
-
-def content_hash(path: str | os.PathLike, *, full: bool = False) -> str:
-    """Hash of a file's bytes: its size + 16 chunks of 64 KiB spread evenly over it (or every byte with
-    full=True). Sampled hashing reads ~1 MiB however long the video; it misses edits that touch no sampled
-    chunk and keep the size (use full=True where files are edited in place)."""
-    h = hashlib.sha256()
-    size = os.path.getsize(path)
-    h.update(f"size:{size};full:{full};".encode())
-    with open(path, "rb") as f:
-        if full or size <= CHUNK * N_CHUNKS:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        else:
-            for k in range(N_CHUNKS):
-                f.seek((size - CHUNK) * k // (N_CHUNKS - 1))
-                h.update(f.read(CHUNK))
-    return h.hexdigest()[:32]
 
 
 def _plain(fields: dict) -> dict:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from longlens.core.errors import CacheError, InputError, ModelUnavailableError
+from longlens.core.io import content_hash
 from longlens.core.progress import progress as progress_bar
 from longlens.core.registry import CHANNELS, SELECTORS
 from longlens.core.types import Moment, Segment
@@ -74,7 +75,7 @@ class Retriever:
     def _fields(self, path: str, fps: float, info) -> tuple[dict, dict[str, dict]]:
         c = self.config
         size = c.size if min(info.width, info.height) > c.size else None
-        base = {"content": cache.content_hash(path, full=c.full_hash), "decoder": decoder_version(info.backend),
+        base = {"content": content_hash(path, full=c.full_hash), "decoder": decoder_version(info.backend),
                 "sampling": FixedRate(fps).key(), "size": size}
         fields = {"frames": {**base, "part": "frames", "model": "descriptor-v1"}}
         for name in c.channels:

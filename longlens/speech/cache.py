@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 from longlens.core.errors import CacheError
@@ -23,23 +22,7 @@ FORMAT = "longlens-transcript"
 FILE = "transcript.json"
 
 # Files are identified by a sample of their bytes, as the retrieval cache does (longlens.retrieval.cache).
-_CHUNK, _N_CHUNKS = 1 << 16, 16
 
-
-def file_hash(path: str | os.PathLike) -> str:
-    """Hash of the file's size and 16 chunks of 64 KiB spread over it (every byte of a small file): ~1 MiB read
-    however long the video."""
-    h = hashlib.sha256()
-    size = os.path.getsize(path)
-    h.update(f"size:{size};".encode())
-    with open(path, "rb") as f:
-        if size <= _CHUNK * _N_CHUNKS:
-            h.update(f.read())
-        else:
-            for k in range(_N_CHUNKS):
-                f.seek((size - _CHUNK) * k // (_N_CHUNKS - 1))
-                h.update(f.read(_CHUNK))
-    return h.hexdigest()[:32]
 
 
 def entry_key(fields: dict) -> str:

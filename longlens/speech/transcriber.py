@@ -6,6 +6,7 @@ import logging
 import os
 import time
 
+from longlens.core.io import content_hash
 from longlens.data.audio import iter_audio, pick_track, probe_audio
 from longlens.speech import asr, cache, models
 from longlens.speech.config import SpeechConfig
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 def cache_fields(path: str, track: int, model_identity: str, config: SpeechConfig, compute_type: str) -> dict:
     """What a transcript depends on: the cache key's fields."""
     return {
-        "audio": cache.file_hash(path), "track": track, "model": model_identity, "compute_type": compute_type,
+        "audio": content_hash(path), "track": track, "model": model_identity, "compute_type": compute_type,
         "language": config.language, "beam_size": config.beam_size, "vad": dict(asr.VAD) if config.vad else None,
         "decoding": asr.DECODING, "window": [asr.WINDOW_S, asr.SEARCH_S],
     }

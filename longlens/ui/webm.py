@@ -18,8 +18,7 @@ from pathlib import Path
 import av
 
 from longlens.core.errors import TranscodeError
-from longlens.core.io import atomic_open
-from longlens.retrieval.cache import content_hash
+from longlens.core.io import atomic_open, content_hash
 
 log = logging.getLogger(__name__)
 
