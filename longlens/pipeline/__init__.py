@@ -9,6 +9,7 @@ import importlib
 
 _NAMES = {
     "ask": "longlens.pipeline.ask",
+    "AskConfig": "longlens.pipeline.config",
     "answer_json": "longlens.pipeline.ask",
     "extractive_answer": "longlens.pipeline.extractive",
     "ground_batch": "longlens.pipeline.ground",
