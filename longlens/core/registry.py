@@ -62,6 +62,7 @@ CHANNELS = Registry("channel", {
     "clip": "longlens.retrieval.channels.clip:CHANNEL",
     "ocr": "longlens.retrieval.channels.ocr:CHANNEL",
     "image": "longlens.retrieval.channels.image:CHANNEL",
+    "speech": "longlens.retrieval.channels.speech:CHANNEL",
 })
 
 # How frames are chosen for a VLM from a score curve (longlens.retrieval.select).

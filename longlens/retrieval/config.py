@@ -8,6 +8,7 @@ from pathlib import Path
 from longlens.core.errors import InputError
 from longlens.core.paths import default_cache
 from longlens.core.registry import CHANNELS
+from longlens.speech.config import SpeechConfig
 
 SCHEMA_VERSION = 1  # bump when the on-disk cache layout or any stored array changes meaning
 MAX_FPS = 60.0  # sampling faster than this is refused: no video we index needs it
@@ -36,7 +37,10 @@ class RetrievalConfig:
       backend: decoder backend passed to longlens.data ("auto" | "decord" | "pyav").
     Channels: any names of core.registry.CHANNELS (default all): "clip" (open_clip image/text space), "ocr"
       (on-screen text: RapidOCR + MiniLM), "image" (weight-free region matching with ORB + RANSAC, for image
-      queries); each is a module of longlens.retrieval.channels.
+      queries), "speech" (what is said: Whisper + MiniLM; off for a video without audio); each is a module of
+      longlens.retrieval.channels.
+    speech: how speech is transcribed (longlens.speech.SpeechConfig: model, language, audio_track, ...); its
+      cache_dir and progress are ignored: this config's are used.
     CLIP:
       clip_model / clip_pretrained: open_clip architecture + pretrained tag (hub cache or download).
       clip_pretrained="random" builds the architecture at seeded random weights: for tests and benchmarks
@@ -78,6 +82,7 @@ class RetrievalConfig:
     keyword_weight: float = 2.0
     full_hash: bool = False
     rewriter: Callable[[str], list[str]] | None = None
+    speech: SpeechConfig = field(default_factory=SpeechConfig)
     # Where and how, not what: never part of a cache key.
     cache_dir: Path = field(default_factory=default_cache)
     progress: bool | None = None  # draw progress bars: None = when stderr is a terminal
@@ -92,6 +97,8 @@ class RetrievalConfig:
         if self.clip_regions < 0:
             raise InputError(f"clip_regions must be >= 0, got {self.clip_regions}")
         self.cache_dir = Path(self.cache_dir)
+        if not isinstance(self.speech, SpeechConfig):
+            raise InputError(f"speech must be a longlens.speech.SpeechConfig, not {type(self.speech).__name__}")
         if self.clip_checkpoint and "clip" in self.channels:
             from longlens.retrieval.clip import check_checkpoint
 

@@ -5,8 +5,8 @@ Rule (documented, used everywhere):
 where z_c = (s_c - mean_c) / max(std_c, 1e-6) over the video's frames, the sums run over the channels
 that took part in this query (a channel without weights, or not applicable to the query, drops out and
 the remaining weights are renormalised), and keyword[i] in [0, 1] is the weighted fraction of the query's
-keywords found in frame i's OCR text (keyword_hits). A frame showing every keyword gains keyword_weight
-standard deviations.
+keywords found in frame i's OCR text (keyword_hits) or in the sentence said then (channels.speech.spoken_hits),
+the larger of the two. A frame showing or saying every keyword gains keyword_weight standard deviations.
 """
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ class VideoIndex:
     embeddings: channel -> L2-normalised float32 [N, D] ("clip", "ocr", "descriptor");
     regions: CLIP crop embeddings [N, R, D] or None; texts: readable OCR text per frame (None = no text);
     raw_texts: what the OCR returned; orb: ORB features for image queries or None;
+    speech: what is said (channels.speech.SpeechTrack: sentences with spans, embeddings, words) or None;
     key: content key of the video's frames entry; stats: counts and seconds per stage (what was cached);
     channels: the channels attached (core.registry.CHANNELS order), i.e. those this index can score.
     """
@@ -40,6 +41,7 @@ class VideoIndex:
     texts: list[str | None] = field(default_factory=list)
     raw_texts: list[str | None] = field(default_factory=list)
     orb: OrbFeatures | None = None
+    speech: object | None = None
     stats: dict = field(default_factory=dict)
     channels: tuple[str, ...] = ()
     _faiss: dict = field(default_factory=dict, repr=False)

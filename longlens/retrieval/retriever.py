@@ -18,7 +18,7 @@ from longlens.core.errors import CacheError, InputError, ModelUnavailableError
 from longlens.core.io import content_hash
 from longlens.core.progress import progress as progress_bar
 from longlens.core.registry import CHANNELS, SELECTORS
-from longlens.core.types import Moment, Segment
+from longlens.core.types import Moment, Segment, iou
 from longlens.data import FixedRate, decoder_version, iter_frames, probe
 from longlens.retrieval import cache
 from longlens.retrieval.config import RetrievalConfig, check_fps
@@ -42,6 +42,7 @@ class Retriever:
     select(index, curve, budget, method="tass", **options) -> list[Moment] (time order)
     zoom(video, query=None, image=None, budget=16, rounds=2, seed=0, method="tass") -> list[Moment] (time order)
     ground(video, query=None, image=None, top=5) -> list[Segment] (best first)
+    segments(index, curve, query=None, image=None, top=5) -> list[Segment]: ground an already scored curve
     `video` is a path or an already built VideoIndex wherever one is accepted.
     """
 
@@ -116,7 +117,8 @@ class Retriever:
                     parts.pop(p)
             stats["cached"] = sorted(p for p in parts if p not in missing)
             if missing:
-                new = self._encode(path, fps, info, base["size"], missing, stats, progress)
+                times = parts["frames"][0]["times"] if parts.get("frames") else None
+                new = self._encode(path, fps, info, base["size"], missing, stats, progress, times)
                 for p in sorted(missing):
                     cached_times = parts["frames"][0]["times"] if parts.get("frames") else new["frames"][0]["times"] if "frames" in new else None
                     if cached_times is not None and not np.array_equal(new[p][0]["times"], cached_times):
@@ -145,7 +147,7 @@ class Retriever:
         for name in CHANNELS:  # registry order: index.channels reads the same everywhere
             if name in parts:
                 self.channel(name).attach(idx, *parts[name])
-        idx.channels = tuple(name for name in CHANNELS if name in parts)
+        idx.channels = tuple(name for name in CHANNELS if name in parts and self.channel(name).present(idx))
         return idx
 
     def is_indexed(self, video, *, fps: float | None = None) -> bool:
@@ -157,9 +159,25 @@ class Retriever:
                    for p, f in fields.items())
 
     def _encoder(self, parts: set[str]) -> Encoder:
-        return Encoder({name: self.channel(name).encoder() for name in CHANNELS if name in parts}, frames="frames" in parts)
+        return Encoder({name: self.channel(name).encoder() for name in CHANNELS
+                        if name in parts and self.channel(name).reads == "frames"}, frames="frames" in parts)
 
-    def _encode(self, path: str, fps: float, info, size, parts: set[str], stats: dict, show: bool) -> dict:
+    def _encode(self, path: str, fps: float, info, size, parts: set[str], stats: dict, show: bool, times=None) -> dict:
+        """The missing `parts`: frames are decoded only for the frame channels (and the frames part itself);
+        a channel that reads the audio encodes from the file, its part carrying the frame times (`times`,
+        those of the cached frames part when the frames were not decoded now)."""
+        heard = {p for p in parts if p != "frames" and self.channel(p).reads == "audio"}
+        out = self._decode(path, fps, info, size, parts - heard, stats, show) if parts - heard else {}
+        if out:
+            times = next(iter(out.values()))[0]["times"]
+        for p in sorted(heard):
+            t0 = time.perf_counter()
+            arrays, texts = self.channel(p).encode_audio(path)
+            stats["seconds"][p] = time.perf_counter() - t0
+            out[p] = ({"times": times, **arrays}, texts)
+        return out
+
+    def _decode(self, path: str, fps: float, info, size, parts: set[str], stats: dict, show: bool) -> dict:
         enc = self._encoder(parts)
         decode = 0.0
         bar = progress_bar(total=max(1, math.ceil(info.duration * fps)), desc=f"index {Path(path).name}", unit="frame",
@@ -185,7 +203,10 @@ class Retriever:
         enc = self._encoder({"frames", *(c for c in like.channels if self.channel(c).ready())})
         if frames:
             enc.add(frames)
-        return self._assemble(like.video, like.key + "+extra", like.duration, like.fps, enc.finish(), {"frames": len(frames)})
+        idx = self._assemble(like.video, like.key + "+extra", like.duration, like.fps, enc.finish(), {"frames": len(frames)})
+        carried = {c for c in like.channels if c not in idx.channels and self.channel(c).carry(like, idx)}
+        idx.channels = tuple(c for c in CHANNELS if c in idx.channels or c in carried)
+        return idx
 
     # ------------------------------------------------------------------ scoring
     def prepare(self, query: str | None = None, image=None) -> Query:
@@ -231,19 +252,24 @@ class Retriever:
         """Score every indexed frame: ScoreCurve(times [N], fused [N], raw channels, normalisation stats)."""
         q = prepared or self.prepare(query, image)
         chans = self.channel_scores(index, q)
-        kw = chans.get("keyword")
-        scored = {c: s for c, s in chans.items() if c != "keyword"}
+        # each channel's keyword hits (on-screen text, words said): the best of them at each frame joins the fusion
+        kwnames = {self.channel(c).keyword_curve for c in index.channels} - {None}
+        kws = [s for c, s in chans.items() if c in kwnames]
+        kw = np.max(kws, axis=0) if kws else None
+        scored = {c: s for c, s in chans.items() if c not in kwnames}
         fused, used = fuse(scored, self.config.weights, keyword=kw, keyword_weight=self.config.keyword_weight, stats=stats)
         if not scored and kw is None:
             log.warning("%s: no channel can score a %s query (channels: %s)", index.video, q.kind, ", ".join(index.channels) or "none")
         return ScoreCurve(index.times, fused, chans, used)
 
     def evidence(self, index: VideoIndex, curve: ScoreCurve, i: int) -> tuple[str | None, str | None]:
-        """(text, kind) of frame i: the first text a channel shows there, and what the evidence of the channels
-        that scored the query is (core.types.KINDS; a text they show first, else a picture; None: nothing)."""
-        found = {c: self.channel(c).evidence(index, i) for c in index.channels}
+        """(text, kind) of frame i: the text of the channel that speaks most strongly for it (Channel.strength;
+        else the first that shows one), and what the evidence of the channels that scored the query is
+        (core.types.KINDS; a text they show first, else a picture; None: nothing)."""
+        order = sorted(index.channels, key=lambda c: self.channel(c).strength(curve, i), reverse=True)  # stable
+        found = {c: self.channel(c).evidence(index, i) for c in order}
         text = next((t for t, _ in found.values() if t), None)
-        scored = [found[c] for c in index.channels if c in curve.channels]
+        scored = [found[c] for c in order if c in curve.channels]
         kind = next((k for t, k in scored if t), None) or next((k for _, k in scored if k), None)
         return text, kind
 
@@ -273,8 +299,25 @@ class Retriever:
         """Ranked time windows that answer the query (ground.ground_segments over the fused curve)."""
         q = self.prepare(query, image)
         index = self.index(video)
-        curve = self.curve(index, prepared=q)
-        return ground_segments(curve.times, curve.fused, top=top, duration=index.duration)
+        return self.segments(index, self.curve(index, prepared=q), prepared=q, top=top)
+
+    def segments(self, index: VideoIndex, curve: ScoreCurve, query: str | None = None, image=None, *, top: int = 5,
+                 prepared: Query | None = None, nms_iou: float = 0.3) -> list[Segment]:
+        """Ranked time windows of a scored curve (ground.ground_segments), each handed to the channel that speaks
+        most strongly at its peak (Channel.strength) to set its edges from its own evidence (speech: the span of
+        the sentences said); a window that becomes a near-copy of a better one (IoU > nms_iou) is dropped."""
+        q = prepared or self.prepare(query, image)
+        out: list[Segment] = []
+        for seg in ground_segments(curve.times, curve.fused, top=top, duration=index.duration):
+            rows = np.flatnonzero((curve.times >= seg.start) & (curve.times <= seg.end))
+            if len(rows):
+                peak = int(rows[np.argmax(curve.fused[rows])])
+                lead = max(index.channels, key=lambda c: self.channel(c).strength(curve, peak), default=None)
+                if lead is not None and lead in curve.stats:
+                    seg = self.channel(lead).edges(index, q, self._vector(q, lead), curve, seg)
+            if all(iou((seg.start, seg.end), (g.start, g.end)) <= nms_iou for g in out):
+                out.append(seg)
+        return out
 
     def zoom(self, video, query: str | None = None, image=None, *, budget: int = 16, rounds: int = 2, seed: int = 0,
              coarse_fps: float | None = None, factor: float = 4.0, windows: int = 3, max_frames: int = 512,

@@ -189,6 +189,19 @@ def resolve(name: str, cache_dir: Path) -> ModelFiles:
     return ModelFiles(name, folder, f"{folder.name}@{file_sha256(folder / MODEL_BIN)}")
 
 
+def check_available(name: str) -> None:
+    """ModelUnavailableError when `name`'s weights are plainly not at hand: a built-in whose packages are not
+    installed, a folder without model.bin. Cheap (nothing is hashed, assembled or downloaded): `resolve` does
+    the full check when the model is needed. A hub id passes (only a download attempt can tell)."""
+    if name in BUILTIN:
+        b = BUILTIN[name]
+        for ref in b.parts:
+            _locate(ref, b)
+    elif Path(name).expanduser().is_dir() and not (Path(name).expanduser() / MODEL_BIN).is_file():
+        raise ModelUnavailableError(f"{name}: not a faster-whisper model folder (no {MODEL_BIN})",
+                                    summary=f"Whisper {name}: no model.bin")
+
+
 def identity(name: str) -> str | None:
     """A built-in model's identity without touching its files (None for other names: resolve them)."""
     return BUILTIN[name].identity if name in BUILTIN else None

@@ -63,6 +63,32 @@ class Transcript:
         return cls(**{**d, "utterances": utterances})
 
 
+# ---------------------------------------------------------------------------------------------- sentences
+
+PAUSE_S = 1.0  # a silence this long between two words ends a sentence even without punctuation
+_ENDS = (".", "?", "!", "\u3002", "\uff1f", "\uff01")  # sentence-final marks (also CJK full-width)
+
+
+def sentences(t: Transcript) -> list[Utterance]:
+    """The transcript cut into sentences, each spanning its own words: from its first word's start to its last
+    word's end. Whisper often writes two sentences as one segment, and a segment's edges can run past its
+    words; searching and citing by sentence gives the span of the words said. A sentence ends at a word
+    ending in . ? ! or before a pause of PAUSE_S; an utterance without word times stays whole."""
+    out: list[Utterance] = []
+    for u in t.utterances:
+        if not u.words:
+            out.append(Utterance(u.start, u.end, u.text, [], u.avg_logprob))
+            continue
+        run: list[Word] = []
+        for k, w in enumerate(u.words):
+            run.append(w)
+            nxt = u.words[k + 1] if k + 1 < len(u.words) else None
+            if nxt is None or w.text.endswith(_ENDS) or nxt.start - w.end >= PAUSE_S:
+                out.append(Utterance(run[0].start, run[-1].end, " ".join(x.text for x in run), run, u.avg_logprob))
+                run = []
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- writers
 
 

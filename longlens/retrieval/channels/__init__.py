@@ -4,11 +4,21 @@ core.registry.CHANNELS; the Retriever, fusion, the CLI's `--channels` and the ex
 A Retriever builds one instance per channel with its RetrievalConfig; models inside are loaded on first use.
 The face of a channel:
   key() -> str                  identity of the numbers it stores (cache key), computed without its model library
-  encoder() -> an encoder       add(frames) per batch of decoded frames; finish() -> (arrays [N, ...], texts)
+  reads                         "frames" (its part is made from decoded frames) or "audio" (from the video's audio)
+  encoder() -> an encoder       reads "frames": add(frames) per batch of decoded frames; finish() -> (arrays, texts)
+  encode_audio(video)           reads "audio": -> (arrays, texts), made from the file (no frames decoded for it)
   attach(index, arrays, texts)  put a cached or fresh entry onto a VideoIndex
   embed(query, extra) -> vector the query in the channel's space (None when its model is unavailable)
   score(index, query, vector)   -> {name: per-frame scores [N]} (a channel may add an extra curve, e.g. "keyword")
   evidence(index, i)            -> (text or None, kind or None): what frame i shows for this channel
+  present(index) -> bool        whether the index holds anything of it (a speech part of a silent video does not)
+  carry(like, index) -> bool    give an index of extra frames of the same video what `like` holds that does not
+                                depend on frames (reads "audio"); True when it then scores that index
+  keyword_curve                 the name of its keyword-hit curve in score()'s result (None: it has none); fusion
+                                adds the best of these curves (see Retriever.curve)
+  strength(curve, i) -> float   how strongly it speaks for row i of a curve (z-score + its keyword boost)
+  edges(index, query, vector, curve, segment) -> Segment   a grounded segment it leads, its edges set from
+                                its own evidence (default: as given)
 """
 from __future__ import annotations
 
@@ -27,6 +37,8 @@ class Channel:
     name = ""
     queries: tuple[str, ...] = ()  # the query kinds it scores: "text", "image"
     kind: str | None = None  # what its evidence is (core.types.KINDS)
+    reads = "frames"  # what its part is made from: "frames" (encoder) or "audio" (encode_audio)
+    keyword_curve: str | None = None  # its keyword-hit curve's name in score()'s result
 
     def __init__(self, config) -> None:
         self.config = config
@@ -67,6 +79,29 @@ class Channel:
     def evidence(self, index, i: int) -> tuple[str | None, str | None]:
         """(text, kind) of frame i: a picture channel always shows its picture, with no text."""
         return None, self.kind
+
+    def encode_audio(self, video: str) -> tuple[dict[str, np.ndarray], dict]:
+        raise NotImplementedError
+
+    def present(self, index) -> bool:
+        return True
+
+    def carry(self, like, index) -> bool:
+        return False
+
+    def strength(self, curve, i: int) -> float:
+        """How strongly this channel speaks for row i of `curve`: its z-score there (the curve's stats), plus
+        keyword_weight times its keyword-hit curve; -inf when it did not take part in the fusion."""
+        if self.name not in curve.stats:
+            return -np.inf
+        mean, std = curve.stats[self.name]
+        s = (float(curve.channels[self.name][i]) - mean) / max(std, 1e-6)
+        if self.keyword_curve in curve.channels:
+            s += self.config.keyword_weight * float(curve.channels[self.keyword_curve][i])
+        return s
+
+    def edges(self, index, query, vector, curve, segment):
+        return segment
 
 
 def as_float32(x: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ class OcrChannel(Channel):
     name = "ocr"
     queries = ("text",)
     kind = "screen"
+    keyword_curve = "keyword"
 
     def __init__(self, config) -> None:
         super().__init__(config)
