@@ -108,5 +108,6 @@ def answer_json(ans: Answer) -> dict:
         "answer": ans.text,
         "answerer": ans.answerer,
         "choice": ans.choice,
-        "evidence": [{"time": round(float(m.time), 3), "score": round(float(m.score), 4), "text": m.text} for m in ans.evidence],
+        "evidence": [{"time": round(float(m.time), 3), "score": round(float(m.score), 4), "text": m.text, "kind": m.kind}
+                     for m in ans.evidence],
     }

@@ -1,9 +1,10 @@
 """The extractive answerer: answers from the evidence itself, without a generative model.
 
 On text-bearing video (slides, signs, subtitles, screens) the answer to a question is often written on
-screen. We rank the distinct on-screen texts of the video by how well they answer the question — the
-OCR channel's semantic score plus the exact keyword hits, both from retrieval's score curve — and reply
-with the best one and where it appears. Multiple choice: the option best supported by the top texts.
+screen, and in talk it is often said. We rank the distinct on-screen texts and the sentences said (the
+speech channel's transcript) by how well they answer the question — MiniLM's cosine to the question plus the
+exact keyword hits — and reply with the best one and where it appears or was said (a sentence is cited at the
+time its first word was said). Multiple choice: the option best supported by the top texts.
 """
 from __future__ import annotations
 
@@ -16,21 +17,25 @@ from longlens.core.types import clock
 from longlens.lvlm import Answer
 from longlens.lvlm.prompts import option_letters, strip_letter
 from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex
+from longlens.retrieval.channels.speech import spoken_hits
 from longlens.retrieval.text import compact, keyword_hits
 
 log = logging.getLogger(__name__)
 
-MIN_RELEVANCE = 0.35  # below this (semantic cosine + keyword hits) no on-screen text answers the question
+MIN_RELEVANCE = 0.35  # below this (semantic cosine + keyword hits) no text shown or said answers the question
 
 
 @dataclass
 class TextRun:
-    """One distinct line of on-screen text: where it shows, and how well it answers the question."""
+    """One distinct line of on-screen text, or one sentence said: where it is, and how well it answers the
+    question."""
 
     text: str
-    frames: list[int]  # index rows showing it
+    frames: list[int]  # index rows showing it (or during which it is said)
     relevance: float  # semantic cosine to the question + keyword hit fraction
-    best: int  # the most relevant row showing it
+    best: int  # the most relevant row showing it (the row its first word is said in)
+    kind: str = "screen"  # core.types.KINDS: "screen" or "speech"
+    time: float | None = None  # when it was said (s); None: the time of row `best`
 
 
 def text_runs(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, question: str, *,
@@ -68,29 +73,58 @@ def text_runs(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, questi
     return sorted(runs.values(), key=lambda r: (-r.relevance, r.best))
 
 
+def spoken_runs(retriever: Retriever, index: VideoIndex, question: str) -> list[TextRun]:
+    """The sentences said (the speech channel's), most relevant first, scored as on-screen lines are."""
+    track = index.speech
+    if "speech" not in index.channels or not len(track):
+        return []
+    hits = spoken_hits(question, track.tokens)
+    score = track.embeddings @ retriever.embed_texts([question])[0] + (hits if hits is not None else 0.0)
+    rows_of: dict[int, list[int]] = {}  # sentence -> the rows during which it is said
+    for i, us in enumerate(track.at(index.times)):
+        for u in us:
+            rows_of.setdefault(u, []).append(i)
+    runs = []
+    for u, text in enumerate(track.texts):
+        rows = rows_of.get(u) or [int(np.argmin(np.abs(index.times - track.starts[u])))]
+        runs.append(TextRun(text, rows, float(score[u]), rows[0], "speech", float(track.starts[u])))
+    return sorted(runs, key=lambda r: (-r.relevance, r.time))
+
+
 def _moment(index: VideoIndex, curve: ScoreCurve, i: int, text: str | None = None) -> Moment:
     """Row i as evidence; `text` (the supporting line) replaces the row's whole text when given."""
     m = index.moment(i, float(curve.fused[i]), {c: float(s[i]) for c, s in curve.channels.items()})
     return m if text is None else replace(m, text=text)
 
 
+def _nothing(index: VideoIndex) -> str:
+    return "Nothing shown or said" if "speech" in index.channels else "No on-screen text"
+
+
+def _cited(index: VideoIndex, curve: ScoreCurve, run: TextRun) -> Moment:
+    """A run as evidence: its text and kind, at the time it was said or at its best row."""
+    m = replace(_moment(index, curve, run.best, run.text), kind=run.kind)
+    return m if run.time is None else replace(m, time=run.time)
+
+
 def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, question: str, *,
                       options: list[str] | None = None, evidence: int = 5) -> Answer:
-    """Answer `question` from the on-screen text of `index` (see module doc).
+    """Answer `question` from the text shown on screen in `index` or said in it (see module doc).
 
     The evidence is the supporting text's moment first, then the other most relevant texts' moments.
     """
-    runs = text_runs(retriever, index, curve, question)
+    runs = sorted(text_runs(retriever, index, curve, question) + spoken_runs(retriever, index, question),
+                  key=lambda r: (-r.relevance, curve.times[r.best] if r.time is None else r.time))
     if options:
         return _choose(retriever, index, curve, runs, options, evidence)
     if not runs or runs[0].relevance < MIN_RELEVANCE:
         top = np.argsort(-curve.fused, kind="stable")[:evidence]
         moments = [_moment(index, curve, int(i)) for i in sorted(top, key=lambda i: curve.times[i])]
         where = ", ".join(clock(m.time) for m in moments)
-        return Answer(text=f"No on-screen text answers this. The most relevant moments are at {where}.",
+        return Answer(text=f"{_nothing(index)} answers this. The most relevant moments are at {where}.",
                       answerer="extractive", evidence=moments, parsed=None)
     best = runs[0]
-    moments = [_moment(index, curve, r.best, r.text) for r in runs[:evidence]]
+    moments = [_cited(index, curve, r) for r in runs[:evidence]]
     return Answer(text=best.text, answerer="extractive", evidence=moments, parsed=best.text)
 
 
@@ -100,7 +134,7 @@ def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], ev
     bare = [strip_letter(o) for o in options]
     top = [r for r in runs[: max(evidence, 1)] if r.relevance > 0]
     if not top:
-        return Answer(text="No on-screen text supports any option.", answerer="extractive", choice=None, evidence=[], parsed=None)
+        return Answer(text=f"{_nothing(index)} supports any option.", answerer="extractive", choice=None, evidence=[], parsed=None)
     opt = retriever.embed_texts(bare)  # [O, 384]
     txt = retriever.embed_texts([r.text for r in top])  # [R, 384]
     rel = np.array([r.relevance for r in top])
@@ -111,5 +145,5 @@ def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], ev
             support[o] += hits * np.clip(rel, 0, None)
     o = int(np.argmax(support.max(axis=1)))
     r = int(np.argmax(support[o]))
-    moments = [_moment(index, curve, top[r].best, top[r].text)] + [_moment(index, curve, t.best, t.text) for i, t in enumerate(top) if i != r]
+    moments = [_cited(index, curve, top[r])] + [_cited(index, curve, t) for i, t in enumerate(top) if i != r]
     return Answer(text=f"{letters[o]}. {bare[o]}", answerer="extractive", choice=letters[o], evidence=moments[:evidence], parsed=letters[o])

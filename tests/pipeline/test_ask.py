@@ -86,7 +86,7 @@ def test_cli_ask_json_and_bad_input(warm, capsys):
     assert "12" in out["answer"] and out["answerer"] == "extractive" and out["choice"] is None
     start, end = warm["a"]["windows"][1]
     assert start - 1 <= out["evidence"][0]["time"] < end + 1
-    assert set(out["evidence"][0]) == {"time", "score", "text"}
+    assert set(out["evidence"][0]) == {"time", "score", "text", "kind"} and out["evidence"][0]["kind"] == "screen"
 
     assert main(["ask", warm["a"]["path"], "  "]) == 2
     assert "question is empty" in capsys.readouterr().err
