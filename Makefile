@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= cpu,ui,ray,dev,bench,speech
 
-.PHONY: demo test install chromium espeak clean
+.PHONY: demo test lint install chromium espeak clean
 
 # Root installs system packages directly; everyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -24,7 +24,11 @@ demo: $(STAMP) espeak
 	$(BIN)/longlens demo
 
 test: $(STAMP) chromium espeak
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # The explorer's browser test drives Debian's chromium through Playwright (no `playwright install`).
 chromium:
