@@ -70,9 +70,13 @@ def visual_token_count(vlm: VLM, input_ids: torch.Tensor) -> int:
     return int(sum((input_ids == i).sum().item() for i in ids))
 
 
-def _prepare(vlm: VLM, frames, instruction: str, *, duration, fmt, buckets, stamps, frame_pixels):
+def _prepare(vlm: VLM, frames, instruction: str, *, duration, fmt, buckets, stamps, frame_pixels, said=(),
+             speech_tokens: int = prompts.SPEECH_TOKENS):
     native = _use_native(vlm, stamps, fmt)
-    prompt = prompts.build_prompt(frames, instruction, duration=duration, fmt=fmt, buckets=buckets, native=native)
+    tok = vlm.processor.tokenizer
+    prompt = prompts.build_prompt(frames, instruction, duration=duration, fmt=fmt, buckets=buckets, native=native,
+                                  said=said, speech_tokens=speech_tokens,
+                                  count_tokens=lambda text: len(tok.encode(text, add_special_tokens=False)))
     inputs = prompts.to_inputs(vlm.processor, prompt, frame_pixels=frame_pixels, device=vlm.device)
     for k, v in inputs.items():  # pixel values follow the model's dtype
         if k.startswith("pixel_values") and torch.is_tensor(v):
@@ -95,6 +99,8 @@ def answer(
     evidence: list[Moment] | None = None,
     max_new_tokens: int = 64,
     frame_pixels: int | None = None,
+    said: list[Moment] | None = None,
+    speech_tokens: int = prompts.SPEECH_TOKENS,
 ) -> Answer:
     """Ask `question` about `frames` (longlens.data.Frame with decoder PTS) and parse the reply.
 
@@ -102,7 +108,8 @@ def answer(
     longvideobench) or "ground" (question = the moment to find; the reply's span in s); default "mc"
     when options are given, else "qa". fmt / buckets: text stamp format (seconds | clock | lita).
     stamps: "auto" = the processor's own video stamps when it has them (Qwen3-VL, Qwen3.5) and fmt is
-    "seconds", else text stamps; "native" / "text" to force. Greedy decoding.
+    "seconds", else text stamps; "native" / "text" to force. Greedy decoding. said: sentences said in the
+    video (Moments, most relevant first), put in the prompt as `[speech]` lines within `speech_tokens` tokens.
     """
     task = task or ("mc" if options else "qa")
     if task not in TASKS:
@@ -118,7 +125,8 @@ def answer(
     else:
         instruction = prompts.qa_instruction(question)
     t0 = time.perf_counter()
-    prompt, inputs = _prepare(vlm, frames, instruction, duration=duration, fmt=fmt, buckets=buckets, stamps=stamps, frame_pixels=frame_pixels)
+    prompt, inputs = _prepare(vlm, frames, instruction, duration=duration, fmt=fmt, buckets=buckets, stamps=stamps,
+                              frame_pixels=frame_pixels, said=said or (), speech_tokens=speech_tokens)
     stats = vlm.stats
     if stats is not None:
         stats.reset()

@@ -7,6 +7,10 @@ Two ways to stamp frames, never both for one frame:
   `Qwen3VLProcessor` writes `<12.5 seconds>` before each temporal patch of 2 frames) get the frames
   as one video whose metadata carries the true times: `frames_indices` are the PTS in milliseconds
   and `fps` is 1000, so the processor's `index / fps` is the decoder time.
+
+What is said (the speech channel's sentences) goes in as text lines stamped the same way, `<125.0s> [speech]
+"..."`: between the frames in time order on the text-stamp path, after the video on the native one. The most
+relevant lines are kept within a token budget (`spoken_lines`), then put in time order.
 """
 from __future__ import annotations
 
@@ -44,7 +48,38 @@ def format_stamp(t: float, *, fmt: str = "seconds", duration: float | None = Non
     raise InputError(f"unknown timestamp format {fmt!r}; choose from {FORMATS}")
 
 
-def _header(n: int, duration: float, fmt: str, buckets: int, native: bool) -> str:
+SPEECH_TOKENS = 512  # default budget of the transcript lines in a prompt
+
+
+def _estimate_tokens(text: str) -> int:
+    """Tokens of `text` when no tokenizer is given: about 4 characters each, as for English with BPE tokenizers."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+def speech_line(t: float, text: str, *, fmt: str = "seconds", duration: float | None = None, buckets: int = 100) -> str:
+    """One transcript line: `<125.0s> [speech] "what was said"` (the stamp as the frames' stamps)."""
+    return f'{format_stamp(t, fmt=fmt, duration=duration, buckets=buckets)} [speech] "{text.strip()}"'
+
+
+def spoken_lines(said, *, budget: int = SPEECH_TOKENS, count=None, fmt: str = "seconds",
+                 duration: float | None = None, buckets: int = 100) -> list[tuple[float, str]]:
+    """(time, line) of the sentences `said` (Moments: time, text; most relevant first) that fit in `budget`
+    tokens, taken in that order, returned in time order. count(text) -> tokens (default: an estimate)."""
+    count = count or _estimate_tokens
+    kept, used = [], 0
+    for m in said:
+        if not m.text or not m.text.strip():
+            continue
+        line = speech_line(m.time, m.text, fmt=fmt, duration=duration, buckets=buckets)
+        cost = count(line + "\n")
+        if used + cost > budget:
+            continue  # a shorter line further down may still fit
+        kept.append((float(m.time), line))
+        used += cost
+    return sorted(kept)
+
+
+def _header(n: int, duration: float, fmt: str, buckets: int, native: bool, spoken: int = 0) -> str:
     head = f"The video is {duration:.1f} seconds long ({_clock(duration, duration >= 3600)}). "
     # no literal stamp in the header: every stamp in the prompt belongs to one frame
     if native:
@@ -56,7 +91,10 @@ def _header(n: int, duration: float, fmt: str, buckets: int, native: bool) -> st
     else:
         how = (f"each preceded by a time token <tK>: the video is cut into {buckets} equal parts and <tK> "
                f"marks part K (K = 0 at the start, K = {buckets - 1} at the end)")
-    return head + f"Here are {n} frames from it in time order, {how}. Timestamps are absolute times in the video."
+    said = (f" Between them, {spoken} lines marked [speech] give what is said in the video, each at the time it "
+            "was said." if not native else f" After the video, {spoken} lines marked [speech] give what is said in it, "
+            "each with the time it was said.") if spoken else ""
+    return head + f"Here are {n} frames from it in time order, {how}. Timestamps are absolute times in the video." + said
 
 
 @dataclass
@@ -69,6 +107,7 @@ class Prompt:
     video: np.ndarray | None = None  # native path: [N, H, W, 3] uint8
     video_metadata: dict | None = None
     stamps: list[str] = field(default_factory=list)  # text stamps, one per image (empty on the native path)
+    speech: list[str] = field(default_factory=list)  # the [speech] lines put in, in time order
 
     @property
     def native(self) -> bool:
@@ -96,12 +135,17 @@ def build_prompt(
     buckets: int = 100,
     native: bool = False,
     system: str | None = None,
+    said=(),
+    speech_tokens: int = SPEECH_TOKENS,
+    count_tokens=None,
 ) -> Prompt:
     """Frames (longlens.data.Frame, any order) + instruction -> Prompt, frames sorted by time.
 
     duration: video length in s (default: the last frame's time). native: hand the frames to the
     processor as one video with their true times (it must stamp them itself; see module doc); every
     frame must then have the same size. Otherwise each frame is an image after its text stamp.
+    said: sentences said (Moments with time and text, most relevant first): those that fit in `speech_tokens`
+    (count_tokens(text) -> tokens, default an estimate) go in as `[speech]` lines (see module doc).
     """
     if fmt not in FORMATS:
         raise InputError(f"unknown timestamp format {fmt!r}; choose from {FORMATS}")
@@ -112,8 +156,9 @@ def build_prompt(
     duration = float(duration) if duration is not None else times[-1]
     if duration <= 0 or duration < times[-1] - 1e-6:
         raise InputError(f"duration {duration} s must be > 0 and cover the last frame at {times[-1]:.3f} s")
-    content: list[dict] = [{"type": "text", "text": _header(len(frames), duration, fmt, buckets, native) + "\n"}]
-    prompt = Prompt(messages=[], times=times)
+    lines = spoken_lines(said, budget=speech_tokens, count=count_tokens, fmt=fmt, duration=duration, buckets=buckets)
+    content: list[dict] = [{"type": "text", "text": _header(len(frames), duration, fmt, buckets, native, len(lines)) + "\n"}]
+    prompt = Prompt(messages=[], times=times, speech=[line for _, line in lines])
     if native:
         shapes = {np.asarray(f.image).shape for f in frames}
         if len(shapes) != 1:
@@ -129,12 +174,18 @@ def build_prompt(
             "width": prompt.video.shape[2],
         }
         content.append({"type": "video"})
+        if lines:
+            content.append({"type": "text", "text": "\n" + "\n".join(line for _, line in lines)})
     else:
+        pending = list(lines)
         for f, t in zip(frames, times):
+            while pending and pending[0][0] < t:  # said before this frame is shown
+                content.append({"type": "text", "text": pending.pop(0)[1] + "\n"})
             stamp = format_stamp(t, fmt=fmt, duration=duration, buckets=buckets)
             prompt.stamps.append(stamp)
             prompt.images.append(np.asarray(f.image))
             content += [{"type": "text", "text": stamp}, {"type": "image"}]
+        content += [{"type": "text", "text": "\n" + line} for _, line in pending]
     content.append({"type": "text", "text": "\n" + instruction})
     if system:
         prompt.messages.append({"role": "system", "content": [{"type": "text", "text": system}]})

@@ -1,8 +1,8 @@
 """`longlens ask`: answer a question about a video, citing the moments that support the answer.
 
 index (cached) → score the question on every channel → select frames (a selector, or zoom-in; optionally
-reranked by the VLM's reflection) → answer: the VLM fed timestamp-stamped frames ("lvlm"), or the on-screen
-text itself ("extractive"); "auto" uses the VLM when one can be loaded and says which one answered.
+reranked by the VLM's reflection) → answer: the VLM fed timestamp-stamped frames and the sentences said
+("lvlm"), or the text shown or said itself ("extractive"); "auto" uses the VLM when one can be loaded and says which one answered.
 The options are an `AskConfig` (pipeline.config), which refuses the combinations it cannot honour.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from longlens.lvlm import Answer, load_vlm_config
 from longlens.lvlm import answer as lvlm_answer
 from longlens.lvlm import reflect as lvlm_reflect
 from longlens.pipeline.config import AskConfig
-from longlens.pipeline.extractive import extractive_answer
+from longlens.pipeline.extractive import extractive_answer, spoken_evidence
 from longlens.retrieval import RetrievalConfig, Retriever, ground_segments
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ def ask(
             curve = _reflected(vlm, retriever, index, curve, question)
         moments = retriever.select(index, curve, how.budget, method=how.method)
     shown = read_frames(video, AtTimes(tuple(m.time for m in moments)), backend=retriever.config.backend)
-    return lvlm_answer(vlm, shown, question, options=options, duration=index.duration, evidence=moments)
+    said = spoken_evidence(retriever, index, curve, question)  # the most relevant fit the prompt's speech budget
+    return lvlm_answer(vlm, shown, question, options=options, duration=index.duration, evidence=moments, said=said)
 
 
 def _vlm_or_none(how: AskConfig):

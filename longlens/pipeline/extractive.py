@@ -91,6 +91,12 @@ def spoken_runs(retriever: Retriever, index: VideoIndex, question: str) -> list[
     return sorted(runs, key=lambda r: (-r.relevance, r.time))
 
 
+def spoken_evidence(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, question: str) -> list[Moment]:
+    """Every sentence said, as evidence (kind "speech", at the time it was said), most relevant first: what a
+    VLM's prompt gets as [speech] lines."""
+    return [_cited(index, curve, r) for r in spoken_runs(retriever, index, question)]
+
+
 def _moment(index: VideoIndex, curve: ScoreCurve, i: int, text: str | None = None) -> Moment:
     """Row i as evidence; `text` (the supporting line) replaces the row's whole text when given."""
     m = index.moment(i, float(curve.fused[i]), {c: float(s[i]) for c, s in curve.channels.items()})
