@@ -65,16 +65,32 @@ def _probe_summary(info) -> str:
     return "\n".join(lines)
 
 
+def _audio_summary(streams) -> str:
+    if not streams:
+        return "audio:      none (the speech channel is off for this video)"
+    lines = []
+    for s in streams:
+        length = f", {s.duration:.3f} s" if s.duration is not None else ""
+        lines.append(f"audio {s.track}:    {s.codec}, {s.sample_rate} Hz, {s.channels} ch, starts at {s.start:.3f} s{length}"
+                     + (f", language {s.language}" if s.language else "") + (" (default)" if s.default else ""))
+    return "\n".join(lines)
+
+
 @command
 def _cmd_probe(sub) -> None:
     def run(a) -> int:
+        from longlens.data.audio import probe_audio
         from longlens.data.video import probe
 
-        info = probe(a.video, backend=a.backend)
-        print(json.dumps(info.to_dict(), ensure_ascii=False) if a.json else _probe_summary(info))
+        info, streams = probe(a.video, backend=a.backend), probe_audio(a.video)
+        if a.json:
+            print(json.dumps({**info.to_dict(), "audio": [s.to_dict() for s in streams]}, ensure_ascii=False))
+        else:
+            print(_probe_summary(info) + "\n" + _audio_summary(streams))
         return 0
 
-    p = sub.add_parser("probe", help="describe a video: duration, fps, VFR, frames, size, codec, decoder timestamps")
+    p = sub.add_parser("probe", help="describe a video: duration, fps, VFR, frames, size, codec, decoder timestamps, "
+                                     "audio streams")
     p.add_argument("video", help="path of the video file")
     p.add_argument("--json", action="store_true", help="print one JSON object (timestamps of the first 1000 frames)")
     p.add_argument("--backend", choices=DECODERS.names, default=DECODERS.default,
@@ -142,6 +158,26 @@ def _channels(text: str) -> tuple[str, ...]:
 # --option -> RetrievalConfig field, for the options every retrieval command takes
 RETRIEVAL_OPTIONS = {"--fps": "fps", "--channels": "channels", "--clip-model": "clip_model",
                      "--clip-pretrained": "clip_pretrained", "--clip-checkpoint": "clip_checkpoint"}
+# --option -> SpeechConfig field: taken by `transcribe` and, for the speech channel, by every retrieval command
+SPEECH_OPTIONS = {"--language": "language", "--audio-track": "audio_track"}
+
+
+def _speech_args(p) -> None:
+    from longlens.speech.config import SpeechConfig
+
+    p.add_argument("--language", default=_default(SpeechConfig, "language"), metavar="CODE",
+                   help="language spoken, a Whisper code such as en or de (default: detected)")
+    p.add_argument("--audio-track", type=int, default=_default(SpeechConfig, "audio_track"), metavar="N",
+                   help="which audio stream to transcribe, 0 = the first (default: the default stream)")
+
+
+def speech_config(a, **fields):
+    """SpeechConfig from the command's speech options and `fields`, with the cache root and progress from the
+    environment."""
+    from longlens.speech.config import SpeechConfig
+
+    given = {name: getattr(a, name) for name in SPEECH_OPTIONS.values() if hasattr(a, name)}
+    return SpeechConfig(**given, **fields, cache_dir=env.paths().cache, progress=env.progress())
 
 
 def _retrieval_args(p) -> None:
@@ -155,6 +191,7 @@ def _retrieval_args(p) -> None:
     p.add_argument("--clip-pretrained", default=d["--clip-pretrained"], help="open_clip pretrained tag (default %(default)s)")
     p.add_argument("--clip-checkpoint", default=d["--clip-checkpoint"],
                    help="local folder with open_clip_config.json + weights")
+    _speech_args(p)
 
 
 def retrieval_config(a):
@@ -162,7 +199,37 @@ def retrieval_config(a):
     from longlens.retrieval.config import RetrievalConfig
 
     given = {name: getattr(a, name) for name in RETRIEVAL_OPTIONS.values() if hasattr(a, name)}
-    return RetrievalConfig(**given, cache_dir=env.paths().cache, progress=env.progress())
+    return RetrievalConfig(**given, speech=speech_config(a), cache_dir=env.paths().cache, progress=env.progress())
+
+
+@command
+def _cmd_transcribe(sub) -> None:
+    from longlens.speech.config import SpeechConfig
+    from longlens.speech.transcript import FORMATS
+
+    p = sub.add_parser("transcribe", help="what is said in a video, with word times: SRT, WebVTT, JSON or text")
+    p.add_argument("video", metavar="VIDEO")
+    p.add_argument("--format", choices=FORMATS, help="srt, vtt, json (every word with its times) or txt "
+                                                     "(default: from --out's suffix, else txt)")
+    p.add_argument("--out", metavar="PATH", help="write it here (atomically) instead of printing it")
+    p.add_argument("--model", default=_default(SpeechConfig, "model"),
+                   help="Whisper: base or tiny.en (offline, from the speech extra), a faster-whisper folder, or a hub "
+                        "id such as small (default %(default)s)")
+    _speech_args(p)
+
+    def run(a) -> int:
+        from longlens.speech import render, save, transcribe
+
+        t = transcribe(a.video, config=speech_config(a, model=a.model))
+        if a.out:
+            save(t, a.out, a.format)
+            print(f"{a.out}: {len(t.utterances)} lines, {len(t.words)} words, language {t.language or 'unknown'} "
+                  f"({t.speech:.0f} s of speech in {t.duration:.0f} s)", file=sys.stderr)
+        else:
+            sys.stdout.write(render(t, a.format or "txt"))
+        return 0
+
+    p.set_defaults(func=run)
 
 
 @command

@@ -27,6 +27,7 @@ SUITES: dict[str, str] = {
     "lvlm": "longlens.bench.lvlm:run",
     "pipeline": "longlens.bench.pipeline:run",
     "retrieval": "longlens.bench.retrieval:run",
+    "speech": "longlens.bench.speech:run",
     "ui": "longlens.bench.ui:run",
 }
 
