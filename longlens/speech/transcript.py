@@ -67,13 +67,22 @@ class Transcript:
 
 PAUSE_S = 1.0  # a silence this long between two words ends a sentence even without punctuation
 _ENDS = (".", "?", "!", "\u3002", "\uff1f", "\uff01")  # sentence-final marks (also CJK full-width)
+# words whose full stop does not end a sentence ("Dr. Patel"); single letters ("J. Smith") neither
+_ABBREVIATIONS = frozenset("mr mrs ms dr prof st mt no vs etc e.g i.e jr sr approx".split())
+
+
+def _ends_sentence(word: str) -> bool:
+    if not word.endswith(_ENDS):
+        return False
+    bare = word.rstrip(".").lower()
+    return not (word.endswith(".") and (bare in _ABBREVIATIONS or (len(bare) == 1 and bare.isalpha())))
 
 
 def sentences(t: Transcript) -> list[Utterance]:
     """The transcript cut into sentences, each spanning its own words: from its first word's start to its last
     word's end. Whisper often writes two sentences as one segment, and a segment's edges can run past its
     words; searching and citing by sentence gives the span of the words said. A sentence ends at a word
-    ending in . ? ! or before a pause of PAUSE_S; an utterance without word times stays whole."""
+    ending in . ? ! (not an abbreviation such as "Dr.") or before a pause of PAUSE_S; an utterance without word times stays whole."""
     out: list[Utterance] = []
     for u in t.utterances:
         if not u.words:
@@ -83,7 +92,7 @@ def sentences(t: Transcript) -> list[Utterance]:
         for k, w in enumerate(u.words):
             run.append(w)
             nxt = u.words[k + 1] if k + 1 < len(u.words) else None
-            if nxt is None or w.text.endswith(_ENDS) or nxt.start - w.end >= PAUSE_S:
+            if nxt is None or _ends_sentence(w.text) or nxt.start - w.end >= PAUSE_S:
                 out.append(Utterance(run[0].start, run[-1].end, " ".join(x.text for x in run), run, u.avg_logprob))
                 run = []
     return out

@@ -1,10 +1,15 @@
 """Spoken videos for the speech tests: a silent synthetic video (made once) plus espeak-ng speech at known times."""
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import pytest
 from speech_helpers import DURATION
 
 from longlens.data.synth import SynthSpec, make_video
+from longlens.speech import asr as asr_module
+from longlens.speech.transcript import Utterance, Word
 from longlens.speech.synth import add_audio, make_talk
 
 
@@ -44,3 +49,35 @@ def cache_with_models(model_cache, tmp_path):
     (cache / "models").symlink_to(model_cache / "models", target_is_directory=True)
     (model_cache / "models").mkdir(exist_ok=True)
     return cache
+
+
+@pytest.fixture(scope="module")
+def module_rng(request):
+    """A generator for a module's shared clips: seeded from the run's base seed (--seed replays) and the module."""
+    digest = hashlib.sha256(f"{request.config.base_seed}:{request.module.__name__}".encode()).digest()
+    seed = int.from_bytes(digest[:4], "little")
+    print(f"{request.module.__name__}: module seed {seed} (base seed {request.config.base_seed})")
+    return np.random.default_rng(seed)
+
+
+class Recorder:
+    """Stands in for Whisper: records each recognition, answers a fixed utterance."""
+
+    supported_languages = ["en", "de"]
+
+    def __init__(self):
+        self.calls = []
+
+    def recognize(self, chunks, whisper, config, *, total=None):
+        audio = sum(len(c.samples) for c in chunks) / 16000
+        self.calls.append((config.beam_size, config.vad, config.language))
+        return [Utterance(1.0, 2.0, "Hello there.", [Word(1.0, 1.5, "Hello"), Word(1.5, 2.0, "there.")])], "en", 0.9, audio, 1.0
+
+
+@pytest.fixture
+def recorder(monkeypatch):
+    """Whisper replaced by a Recorder (its `calls` list every recognition)."""
+    rec = Recorder()
+    monkeypatch.setattr(asr_module, "recognize", rec.recognize)
+    monkeypatch.setattr(asr_module, "load_whisper", lambda *a, **k: rec)
+    return rec

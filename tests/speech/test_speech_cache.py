@@ -7,35 +7,11 @@ import pytest
 from speech_helpers import needs_espeak, needs_whisper
 
 from longlens.speech import SpeechConfig, transcribe
-from longlens.speech import asr as asr_module
 from longlens.speech import cache as cache_module
 from longlens.speech import models as models_module
 from longlens.speech.transcriber import cache_fields
-from longlens.speech.transcript import Utterance, Word
 
 pytestmark = [needs_espeak, needs_whisper]
-
-
-class Recorder:
-    """Stands in for Whisper: records each recognition, answers a fixed utterance."""
-
-    supported_languages = ["en", "de"]
-
-    def __init__(self):
-        self.calls = []
-
-    def recognize(self, chunks, whisper, config, *, total=None):
-        audio = sum(len(c.samples) for c in chunks) / 16000
-        self.calls.append((config.beam_size, config.vad, config.language))
-        return [Utterance(1.0, 2.0, "Hello there.", [Word(1.0, 1.5, "Hello"), Word(1.5, 2.0, "there.")])], "en", 0.9, audio, 1.0
-
-
-@pytest.fixture
-def recorder(monkeypatch):
-    rec = Recorder()
-    monkeypatch.setattr(asr_module, "recognize", rec.recognize)
-    monkeypatch.setattr(asr_module, "load_whisper", lambda *a, **k: rec)
-    return rec
 
 
 def test_hits_and_misses(spoken_video, cache_with_models, recorder, tmp_path, monkeypatch):

@@ -281,10 +281,11 @@ class SpeechChannel(Channel):
         u = int(np.argmax(overlap))
         return (t.texts[u], self.kind) if overlap[u] > 0 else (None, None)
 
-    def edges(self, index, query, vector, curve, segment: Segment, *, rel: float = 0.5) -> Segment:
+    def edges(self, index, query, vector, curve, segment: Segment, *, rel: float = 0.8) -> Segment:
         """A segment speech leads, set to the span of the sentences said: the most relevant sentence said
-        inside it, joined by its neighbours inside it that score at least median + rel * (best - median) (the
-        grounding rule's half height, over sentences; relevance = cosine + keyword_weight * keyword hits)."""
+        inside it, joined by its neighbours inside it that score nearly as well, at least
+        median + rel * (best - median) (relevance = cosine + keyword hit fraction, as the extractive answerer
+        ranks sentences). A neighbour that merely shares a keyword stays out: a spoken fact is one sentence."""
         if vector is None or not self.applies(index, query):
             return segment
         track = index.speech
@@ -292,7 +293,7 @@ class SpeechChannel(Channel):
         if not len(inside):
             return segment
         cos, hits = self.relevance(index, query, vector)
-        score = cos + (self.config.keyword_weight * hits if hits is not None else 0.0)
+        score = cos + (hits if hits is not None else 0.0)
         best = int(inside[np.argmax(score[inside])])
         thr = float(np.median(score)) + rel * (score[best] - float(np.median(score)))
         lo = hi = best
