@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from longlens.core.errors import UnsafePathError
-from longlens.data.datasets import iter_jsonl, load_grounding
-from longlens.data.metrics import best_iou, evaluate, read_predictions
+from longlens.core.types import iou
+from longlens.data.datasets import iter_jsonl
+from longlens.eval.formats import Prediction, read_predictions
+from longlens.eval.score import evaluate, match
+from longlens.eval.truth import read_truth
 from longlens.ui.library import LibraryFile, safe_path
 
 
@@ -28,31 +31,47 @@ class BatchItem:
         """Best IoU of the top-1 segment with a true window (None without ground truth; 0 when it failed)."""
         if not self.windows:
             return None
-        return best_iou(self.segments[0][:2] if self.segments else None, self.windows)
+        return max((iou(self.segments[0], w) for w in self.windows), default=0.0) if self.segments else 0.0
 
 
-def load_batch(pred_path: str | os.PathLike, gt_path: str | os.PathLike | None = None) -> tuple[list[BatchItem], dict | None]:
-    """Items of a prediction file (in ground-truth order when given, then predictions without truth) and
-    the metrics of `longlens.data.metrics.evaluate` (None without ground truth). Raises InputError on a
-    ground-truth file that cannot be read; bad prediction rows become items with an error."""
-    preds, _ = read_predictions(pred_path)
-    rows = {}
+def load_batch(pred_path: str | os.PathLike,
+               gt_path: str | os.PathLike | None = None) -> tuple[list[BatchItem], dict | None]:
+    """Items of a prediction file in any layout longlens.eval reads (in ground-truth order when given, then
+    the predictions that match no truth) and the metrics of `longlens.eval.evaluate` as one row: {"n" (queries
+    scored), official key: points} (None without ground truth). Raises InputError on a file that cannot be
+    read; rows that cannot be read are left out (longlens.eval.formats logs them)."""
+    preds, counts = read_predictions(pred_path)
+    errors = _errors(pred_path) if counts["format"] == "longlens" else {}
+    if gt_path is None:
+        return [_item(p, errors) for p in preds], None
+    truths = read_truth(gt_path)
+    matched, _ = match(preds, truths)
+    items = [_item(p, errors, t.id, t.video, t.query, [tuple(map(float, w)) for w in t.windows])
+             for p, t in zip(matched, truths)]
+    taken = {id(p) for p in matched if p is not None}
+    items += [_item(p, errors) for p in preds if id(p) not in taken]
+    result = evaluate(pred_path, gt_path)
+    return items, {"n": result["counts"]["scored"], **result["brief"]}
+
+
+def _item(p: Prediction | None, errors: dict[str, str], id_: str | None = None, video: str | None = None,
+          query: str | None = None, windows: list | None = None) -> BatchItem:
+    """A BatchItem from a prediction (None: none for this truth) and, when given, its truth's fields."""
+    if p is None:
+        return BatchItem(str(id_), video, query, None, windows or [], "no prediction")
+    segments = None if p.failed or not len(p.windows) else [tuple(map(float, w)) for w in p.windows]
+    error = (errors.get(str(p.id)) or "failed") if p.failed else None
+    return BatchItem(str(id_ if id_ is not None else p.id), video or p.video, query or p.query, segments,
+                     windows or [], error)
+
+
+def _errors(pred_path: str | os.PathLike) -> dict[str, str]:
+    """id -> what went wrong, for the error rows of a longlens predictions file (its `error` field)."""
+    out = {}
     for _, rec, _problem in iter_jsonl(pred_path):
-        if rec and "id" in rec:
-            rows[str(rec["id"])] = rec
-    items, seen = [], set()
-    if gt_path is not None:
-        for s in load_grounding(gt_path):
-            rec = rows.get(s.id, {})
-            items.append(BatchItem(s.id, s.video or rec.get("video"), s.query or s.image, preds.get(s.id), list(s.windows),
-                                   _error(rec, s.id in preds)))
-            seen.add(s.id)
-    for pid, segs in preds.items():
-        if pid not in seen:
-            rec = rows.get(pid, {})
-            items.append(BatchItem(pid, rec.get("video"), rec.get("query") or rec.get("image"), segs, [], _error(rec, True)))
-    metrics = evaluate(pred_path, gt_path) if gt_path is not None else None
-    return items, metrics
+        if rec and "id" in rec and rec.get("status", "ok") != "ok":
+            out[str(rec["id"])] = str(rec.get("error") or rec.get("status"))
+    return out
 
 
 def default_truth(names: list[str], preds: str) -> str | None:
@@ -62,14 +81,6 @@ def default_truth(names: list[str], preds: str) -> str | None:
         for n in names:
             if n != preds and n.endswith(".jsonl") and word in Path(n).name:
                 return n
-    return None
-
-
-def _error(rec: dict, predicted: bool) -> str | None:
-    if not predicted:
-        return "no prediction"
-    if rec.get("status", "ok") != "ok":
-        return str(rec.get("error") or rec.get("status"))
     return None
 
 

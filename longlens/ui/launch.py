@@ -30,7 +30,8 @@ def ui_command(config: ExplorerConfig, port: int, *, host: str = "localhost") ->
         "--server.maxUploadSize", str(config.max_upload_mb),
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
-        "--", "--library", str(config.library), "--cache", str(config.cache), "--max-upload-mb", str(config.max_upload_mb),
+        "--", "--library", str(config.library), "--cache", str(config.cache),
+        "--max-upload-mb", str(config.max_upload_mb),
     ]
 
 

@@ -108,8 +108,8 @@ def test_batch_results_predicted_vs_true(demo_in_library, demo_library, copies):
     assert at.selectbox(key="batch_preds").value == "preds.jsonl" and at.selectbox(key="batch_gt").value == "gt.jsonl"
     assert len(at.dataframe) == 2  # the metrics, then the items
     metrics = at.dataframe[0].value.iloc[0]
-    assert metrics["n"] == 2 and metrics["R1@0.3"] == pytest.approx(0.5) and metrics["R1@0.5"] == 0
-    assert metrics["mIoU"] == pytest.approx((1 / 3) / 2, abs=1e-4)
+    assert metrics["n"] == 2 and metrics["R1@0.3"] == pytest.approx(50) and metrics["R1@0.5"] == 0  # points
+    assert metrics["mIoU"] == pytest.approx(100 * (1 / 3) / 2, abs=0.01)
     table = at.dataframe[1].value.set_index("id")
     assert table.loc["vault", "IoU"] == pytest.approx(1 / 3, abs=1e-3) and table.loc["wifi", "IoU"] == 0
     assert table.loc["wifi", "predicted"] == "worker died"
@@ -118,7 +118,8 @@ def test_batch_results_predicted_vs_true(demo_in_library, demo_library, copies):
     assert {p["name"] for p in spec["params"]} == {PICK, SEGMENT}  # curve (the video is indexed) + segment
     at.button(key="batch_play").click().run()
     v = video_el(at)
-    assert (v.start_time, v.end_time, v.loop) == (math.floor(pred[0]), math.ceil(pred[1]), True)  # whole seconds around it
+    # whole seconds around it
+    assert (v.start_time, v.end_time, v.loop) == (math.floor(pred[0]), math.ceil(pred[1]), True)
 
     at.selectbox(key="batch_item").set_value("wifi").run()
     assert not at.exception

@@ -20,7 +20,8 @@ def _ask(video: LibraryFile, question: str, s: Settings) -> None:
         return
     model, why = cached.vlm()
     # the frame budget and selector choose what a VLM is shown; the extractive answerer shows no frames
-    how = {"answerer": "lvlm", "frames": s.budget, "selector": s.selector} if model is not None else {"answerer": "extractive"}
+    how = ({"answerer": "lvlm", "frames": s.budget, "selector": s.selector} if model is not None
+           else {"answerer": "extractive"})
     try:
         ans = ask(video.path, question, retriever=cached.retriever(s.indexing), vlm=model, **how)
     except LonglensError as e:

@@ -76,7 +76,8 @@ def _item(library: Path, item: BatchItem, s: Settings) -> None:
     iou = "" if item.iou is None else f" · IoU {item.iou:.2f}"
     st.markdown(f"**{item.query or item.id}** · predicted "
                 f"{f'{clock(top[0])}–{clock(top[1])}' if top else item.error or 'nothing'}"
-                + (f" · true {', '.join(f'{clock(a)}–{clock(b)}' for a, b in item.windows)}" if item.windows else "") + iou)
+                + (f" · true {', '.join(f'{clock(a)}–{clock(b)}' for a, b in item.windows)}" if item.windows else "")
+                + iou)
     curve, duration = None, None
     if video is not None:
         key = cached.FileKey.of(video.path)

@@ -37,7 +37,8 @@ def _index(video: LibraryFile, s: Settings, *, build: bool):
         st.error(f"Indexing failed: {e}")
         return None
     if bar is not None:
-        done = f"{int(seen['done'])} / {int(seen['total'])} frames" if seen["total"] else f"{len(index)} frames, from the cache"
+        done = (f"{int(seen['done'])} / {int(seen['total'])} frames" if seen["total"]
+                else f"{len(index)} frames, from the cache")
         bar.progress(1.0, text=f"Indexed {done}")
     return index
 
