@@ -1,6 +1,6 @@
-"""The names users choose from, in one place: channels, selectors, job formats, answerers, engines, attention
-modes, kernel backends, decoders. The CLI's `choices`, the explorer's options and every validity check read
-these; nobody restates them.
+"""The names users choose from, in one place: channels, selectors, job, prediction and question formats, metric
+sets, answerers, engines, attention modes, kernel backends, decoders. The CLI's `choices`, the explorer's
+options and every validity check read these; nobody restates them.
 
 A `Registry` maps each name to where its implementation lives ("module:attr"), imported on first use, so a
 name can be listed or checked without importing anything heavy.
@@ -76,6 +76,20 @@ SELECTORS = Registry("selector", {
 # Layouts of grounding files (jobs in, ground truth): ours and the benchmarks' own.
 GROUNDING_FORMATS = Registry("grounding format", {
     "longlens": None, "charades": None, "qvhighlights": None, "activitynet": None,
+})
+
+# Layouts of prediction files `longlens eval` reads (longlens.eval.formats describes and reads each).
+PREDICTION_FORMATS = Registry("prediction format", {
+    "longlens": None, "qvhighlights": None, "charades": None, "timechat": None, "activitynet": None,
+})
+
+# Which benchmarks' metrics `longlens eval` reports (longlens.eval.score); "all": every one.
+METRIC_SETS = Registry("metric set", {"all": None, "qvhighlights": None, "charades": None, "lvhaystack": None})
+
+# Layouts of multiple-choice question files (`longlens answer` in, `longlens eval --qa` ground truth):
+# ours and the benchmarks' own (longlens.data.datasets.load_mcq).
+QA_FORMATS = Registry("question format", {
+    "longlens": None, "videomme": None, "lvbench": None, "longvideobench": None,
 })
 
 # Who answers a question: the VLM, or the evidence text itself; auto = the VLM when one loads.

@@ -1,5 +1,5 @@
-"""Video decoding with true timestamps, synthetic videos, datasets and metrics. (Errors, Frame, Segment and
-the atomic writers live in longlens.core.)"""
+"""Video decoding with true timestamps, synthetic videos and datasets. (Errors, Frame, Segment and the atomic
+writers live in longlens.core; the benchmarks' metrics in longlens.eval.)"""
 from longlens.data.datasets import (
     GroundingSample,
     QASample,
@@ -17,7 +17,6 @@ from longlens.data.datasets import (
     write_qvhighlights,
 )
 from longlens.data.decoders import VideoInfo
-from longlens.data.metrics import evaluate, mcq_accuracy, mean_iou, parse_choice, recall_at_1, temporal_f1
 from longlens.data.sampling import AtTimes, FixedRate, Sampling, Uniform, Window, select_frames
 from longlens.data.synth import Caption, Picture, SynthSpec, SynthTruth, demo_spec, make_picture, make_video
 from longlens.data.video import decoder_version, iter_frames, probe, read_frames, resolve_backend
@@ -37,7 +36,6 @@ __all__ = [
     "Window",
     "decoder_version",
     "demo_spec",
-    "evaluate",
     "iter_frames",
     "load_activitynet",
     "load_charades_sta",
@@ -46,16 +44,11 @@ __all__ = [
     "load_qvhighlights",
     "make_picture",
     "make_video",
-    "mcq_accuracy",
-    "mean_iou",
-    "parse_choice",
     "probe",
     "read_frames",
     "read_jsonl",
-    "recall_at_1",
     "resolve_backend",
     "select_frames",
-    "temporal_f1",
     "write_activitynet",
     "write_charades_sta",
     "write_grounding",

@@ -4,7 +4,9 @@ Grounding: Charades-STA (`vid start end##query` lines), QVHighlights (JSONL, `re
 ActivityNet Captions (JSON: video -> timestamps + sentences), and our own JSONL
 (`{"id", "video", "query", "image", "windows": [[s, e], ...], "duration"}`).
 Multiple choice: VideoMME (rows with `options` ["A. ..."] and `answer` "A"), LVBench (JSONL, one video per
-line, options inside the question as "(A) ..."), LongVideoBench (`candidates` + `correct_choice` index).
+line, options inside the question as "(A) ..."), LongVideoBench (`candidates` + `correct_choice` index), and our
+own JSONL (`{"id", "video", "question", "options": [...], "answer": "B", "duration", ...}`, video paths relative
+to the file; other fields, such as a "category", are kept in `extra`).
 Times are seconds. Every malformed record raises InputError naming the file and line (or record).
 """
 from __future__ import annotations
@@ -21,12 +23,11 @@ from typing import Any, Iterator
 
 from longlens.core.errors import InputError
 from longlens.core.io import atomic_write_text
-from longlens.core.registry import GROUNDING_FORMATS
+from longlens.core.registry import GROUNDING_FORMATS, QA_FORMATS
+from longlens.eval.choice import letter_index, letters, option_lines, split_options, strip_letter
 
 log = logging.getLogger(__name__)
 
-LETTERS = "ABCDEFGHIJ"
-MCQ_LAYOUTS = ("videomme", "lvbench", "longvideobench")
 
 
 def _window(w: Any, where: str) -> tuple[float, float]:
@@ -79,13 +80,15 @@ class QASample:
         self.id = str(self.id)
         if not self.question or len(self.options) < 2:
             raise InputError(f"question {self.id!r}: needs a question and at least two options")
-        if self.answer is not None and self.answer not in LETTERS[: len(self.options)]:
-            raise InputError(f"question {self.id!r}: answer {self.answer!r} is not one of its "
-                             f"{len(self.options)} option letters")
+        with _at(f"question {self.id!r}"):
+            marks = letters(len(self.options))
+        if self.answer is not None:
+            with _at(f"question {self.id!r}: answer"):  # " b" -> "B"
+                self.answer = marks[letter_index(self.answer, len(marks))]
 
     @property
     def answer_index(self) -> int | None:
-        return None if self.answer is None else LETTERS.index(self.answer)
+        return None if self.answer is None else letter_index(self.answer)
 
 
 # ---------------------------------------------------------------- JSON lines
@@ -312,8 +315,6 @@ def load_grounding(path: str | os.PathLike, format: str = "auto",
 # ---------------------------------------------------------------- multiple choice
 
 
-_OPTION = re.compile(r"^\s*\(?([A-J])[.):]\s*")
-_INLINE_OPTION = re.compile(r"\n\s*\(([A-J])\)\s*")
 _CLOCK = re.compile(r"(\d+(?::\d+){1,2}(?:\.\d+)?)\s*-\s*(\d+(?::\d+){1,2}(?:\.\d+)?)")
 
 
@@ -352,7 +353,7 @@ def _rows(path: str | os.PathLike) -> list[dict]:
 
 
 def _videomme(rec: dict, video_dir) -> QASample:
-    options = [_OPTION.sub("", str(o), count=1) for o in _field(rec, "options")]
+    options = [strip_letter(o) for o in _field(rec, "options")]
     extra = {k: rec[k] for k in ("video_id", "domain", "sub_category", "task_type", "url") if k in rec}
     if "duration" in rec:
         extra["duration_category"] = rec["duration"]  # "short" | "medium" | "long", not seconds
@@ -368,9 +369,7 @@ def _lvbench(rec: dict, video_dir) -> list[QASample]:
     out = []
     for i, qa in enumerate(_field(rec, "qa")):
         with _at(f"question {i}"):
-            parts = _INLINE_OPTION.split("\n" + str(_field(qa, "question")).strip())
-            question = parts[0].strip()
-            options = [t.strip() for t in parts[2::2]]
+            question, options = split_options(str(_field(qa, "question")))
             extra = {k: qa[k] for k in ("question_type", "time_reference") if k in qa}
             extra["type"] = rec.get("type")
             answer = qa.get("answer")
@@ -386,37 +385,90 @@ def _longvideobench(rec: dict, video_dir) -> QASample:
     if choice is not None and not (isinstance(choice, int) and 0 <= choice < len(options)):
         raise InputError(f"correct_choice {choice!r} is not an index into {len(options)} candidates")
     extra = {k: rec[k] for k in ("video_id", "subtitle_path", "starting_timestamp_for_subtitles", "position",
-                                 "topic_category", "question_category", "level") if k in rec}
+                                 "topic_category", "question_category", "level", "duration_group") if k in rec}
     return QASample(str(_field(rec, "id")), _video(str(_field(rec, "video_path")), video_dir),
-                    str(_field(rec, "question")), options, None if choice is None else LETTERS[choice],
+                    str(_field(rec, "question")), options, None if choice is None else letters(len(options))[choice],
                     rec.get("duration"), extra=extra)
 
 
-def load_mcq(path: str | os.PathLike, layout: str = "videomme",
+_OURS = ("id", "video", "question", "options", "answer", "duration", "windows")
+
+
+def _longlens_mcq(rec: dict, base) -> QASample:
+    video = str(_field(rec, "video"))
+    if base is not None and not Path(video).is_absolute():
+        video = str(Path(base) / video)
+    options = [str(o) for o in _field(rec, "options")]
+    windows = [_window(w, "windows") for w in rec.get("windows") or []]
+    return QASample(str(_field(rec, "id")), video, str(_field(rec, "question")), options, rec.get("answer"),
+                    rec.get("duration"), windows, {k: v for k, v in rec.items() if k not in _OURS})
+
+
+def mcq_layout(rec: Any) -> str | None:
+    """The layout of core.registry.QA_FORMATS one record belongs to, when its fields tell."""
+    if not isinstance(rec, dict):
+        return None
+    if "qa" in rec and "key" in rec:
+        return "lvbench"
+    if "candidates" in rec:
+        return "longvideobench"
+    if "question_id" in rec or "videoID" in rec:
+        return "videomme"
+    if {"id", "video", "question", "options"} <= rec.keys():
+        return "longlens"
+    return None
+
+
+def mcq_record(rec: Any, layout: str, video_dir: str | os.PathLike | None = None) -> list[QASample]:
+    """The questions of one record of a question file in `layout` (LVBench: a video's questions; the others:
+    one). video_dir: where the benchmarks' videos are; our own paths are relative to it (the file's folder)."""
+    if not isinstance(rec, dict):
+        raise InputError("expected an object")
+    if layout == "videomme":
+        return [_videomme(rec, video_dir)]
+    if layout == "lvbench":
+        return _lvbench(rec, video_dir)
+    if layout == "longvideobench":
+        return [_longvideobench(rec, video_dir)]
+    return [_longlens_mcq(rec, video_dir)]
+
+
+def _told(path, rows: list) -> str:
+    layout = mcq_layout(rows[0]) if rows else None
+    if layout is None:
+        raise InputError(f"{path}: cannot tell the question layout from its first record; "
+                         f"pass it, one of {', '.join(QA_FORMATS)}")
+    return layout
+
+
+def detect_mcq_format(path: str | os.PathLike) -> str:
+    """The layout (core.registry.QA_FORMATS) of a question file, told by its first record's fields."""
+    return _told(path, _rows(path))
+
+
+def load_mcq(path: str | os.PathLike, layout: str = "auto",
              video_dir: str | os.PathLike | None = None) -> list[QASample]:
-    """Multiple-choice questions in the VideoMME, LVBench or LongVideoBench layout (.json / .jsonl / .parquet)."""
-    if layout not in MCQ_LAYOUTS:
-        raise InputError(f"unknown MCQ layout {layout!r}; choose from {', '.join(MCQ_LAYOUTS)}")
+    """Multiple-choice questions in a layout of core.registry.QA_FORMATS ("auto": told by the first record's
+    fields), from .json (a list) / .jsonl / .parquet. Our own layout's video paths are relative to the file
+    (or to `video_dir` when given)."""
+    rows = _rows(path)
+    layout = _told(path, rows) if layout == "auto" else QA_FORMATS.check(layout)
+    if layout == "longlens" and video_dir is None:
+        video_dir = Path(path).parent
     out: list[QASample] = []
-    for i, rec in enumerate(_rows(path)):
+    for i, rec in enumerate(rows):
         with _at(f"{path}: record {i + 1}"):
-            if not isinstance(rec, dict):
-                raise InputError("expected an object")
-            if layout == "videomme":
-                out.append(_videomme(rec, video_dir))
-            elif layout == "lvbench":
-                out.extend(_lvbench(rec, video_dir))
-            else:
-                out.append(_longvideobench(rec, video_dir))
+            out.extend(mcq_record(rec, layout, video_dir))
     return out
 
 
 def write_mcq(samples: list[QASample], path: str | os.PathLike, layout: str = "videomme") -> None:
-    """Write questions back in a layout (JSON list for videomme / longvideobench, JSONL per video for lvbench)."""
+    """Write questions back in a layout (JSON list for videomme / longvideobench, JSONL per video for lvbench,
+    JSONL per question for ours)."""
     if layout == "videomme":
         rows = [{**{k: v for k, v in s.extra.items() if k != "duration_category"},
                  "duration": s.extra.get("duration_category"), "videoID": _stem(s.video), "question_id": s.id,
-                 "question": s.question, "options": [f"{LETTERS[i]}. {o}" for i, o in enumerate(s.options)],
+                 "question": s.question, "options": option_lines(s.options),
                  "answer": s.answer} for s in samples]
         atomic_write_text(path, json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     elif layout == "longvideobench":
@@ -430,9 +482,13 @@ def write_mcq(samples: list[QASample], path: str | os.PathLike, layout: str = "v
             v = videos.setdefault(_stem(s.video), {"key": _stem(s.video), "type": s.extra.get("type"), "qa": [],
                                                     "video_info": {"duration_minutes": s.duration / 60.0
                                                                    if s.duration else None}})
-            text = s.question + "".join(f"\n({LETTERS[i]}) {o}" for i, o in enumerate(s.options))
+            text = s.question + "\n" + "\n".join(option_lines(s.options, "paren"))
             qa = {k: v for k, v in s.extra.items() if k != "type"}
             v["qa"].append({**qa, "uid": s.id, "question": text, "answer": s.answer})
         write_jsonl(list(videos.values()), path)
+    elif layout == "longlens":
+        write_jsonl([{**s.extra, "id": s.id, "video": s.video, "question": s.question, "options": s.options,
+                      "answer": s.answer, "duration": s.duration, "windows": [list(w) for w in s.windows]}
+                     for s in samples], path)
     else:
-        raise InputError(f"unknown MCQ layout {layout!r}; choose from {', '.join(MCQ_LAYOUTS)}")
+        QA_FORMATS.check(layout)

@@ -1,6 +1,7 @@
 """Evaluation with the benchmarks' own metrics: moment retrieval (QVHighlights, Charades-STA, ActivityNet
 Captions), highlight detection (QVHighlights), temporal F1 (LV-Haystack), prediction files in their native
-layouts, and the one home of multiple-choice letters (`longlens.eval.choice`).
+layouts, multiple-choice accuracy (VideoMME, LVBench, LongVideoBench; `longlens.eval.qa`), and the one home of
+multiple-choice letters (`longlens.eval.choice`).
 
 Names are imported on first use, so `longlens.eval.choice` stays importable from any layer (data loaders,
 prompts) without pulling in the readers.
@@ -15,6 +16,7 @@ _NAMES = {
     "PREDICTION_FORMATS": "formats",
     "read_truth": "truth", "Truth": "truth",
     "parse_choice": "choice", "letters": "choice", "format_options": "choice", "strip_letter": "choice",
+    "evaluate_qa": "qa", "qa_table": "qa", "mcq_accuracy": "qa",
 }
 __all__ = sorted(_NAMES)
 

@@ -37,13 +37,18 @@ def strip_letter(option: Any) -> str:
     return _LETTERED.sub("", str(option), count=1).strip()
 
 
-def format_options(options: Sequence[str], style: str = "dot") -> str:
-    """Option lines with fresh letters ("A. text" or "(A) text"); letters already on the options are replaced."""
+def option_lines(options: Sequence[str], style: str = "dot") -> list[str]:
+    """The options with fresh letters ("A. text" or "(A) text"); letters already on the options are replaced."""
     if style not in STYLES:
         raise InputError(f"unknown option style {style!r}; choose from {', '.join(STYLES)}")
     marks = letters(len(options))
     form = "{}. {}" if style == "dot" else "({}) {}"
-    return "\n".join(form.format(m, strip_letter(o)) for m, o in zip(marks, options))
+    return [form.format(m, strip_letter(o)) for m, o in zip(marks, options)]
+
+
+def format_options(options: Sequence[str], style: str = "dot") -> str:
+    """`option_lines` as one block of lines, for a prompt or an inline question (LVBench)."""
+    return "\n".join(option_lines(options, style))
 
 
 _INLINE = re.compile(r"\n\s*\(([A-Z])\)\s*")

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from longlens.core.errors import InputError
-from longlens.core.registry import Registry
+from longlens.core.registry import PREDICTION_FORMATS
 from longlens.data.datasets import iter_jsonl
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ LAYOUTS = {  # what each format looks like, for messages
     "timechat": 'a JSON object {key: {"timestamp": [[start, end], ...], "query", "vid"}}',
     "activitynet": 'a JSON object {"results": {video: [{"sentence", "timestamp": [start, end], "score"}]}}',
 }
-PREDICTION_FORMATS = Registry("prediction format", dict.fromkeys(LAYOUTS))
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".avi", ".mov")
 _CHARADES = re.compile(r"^(\S+)\s+([-+\d.eE]+)\s+([-+\d.eE]+)\s*##(.*)$")
 _LOGGED = 5  # bad rows logged one by one; the rest are only counted

@@ -22,14 +22,20 @@ from typing import Any
 import numpy as np
 
 from longlens.core.errors import InputError
-from longlens.core.registry import Registry
+from longlens.core.registry import METRIC_SETS
 from longlens.eval.formats import Prediction, read_predictions
 from longlens.eval.highlight import SALIENCY_LEVELS, highlight_ap, hit_at_1
-from longlens.eval.moment import (BUCKETS, IOU_THRESHOLDS, average_precision, best_ious, in_bucket, recall_at,
-                                  temporal_prf)
+from longlens.eval.moment import (
+    BUCKETS,
+    IOU_THRESHOLDS,
+    average_precision,
+    best_ious,
+    in_bucket,
+    recall_at,
+    temporal_prf,
+)
 from longlens.eval.truth import Truth, read_truth
 
-METRIC_SETS = Registry("metric set", dict.fromkeys(("all", "qvhighlights", "charades", "lvhaystack")))
 CHARADES_IOUS = (0.3, 0.5, 0.7)
 CHARADES_TOP = (1, 5)
 NO_WINDOWS = np.zeros((0, 3))
@@ -150,6 +156,8 @@ def evaluate(pred: str | os.PathLike, gt: str | os.PathLike, *, metrics: str = "
     out["brief"] = _brief(out)
     out["counts"] = {**counts, "queries": len(truths), "scored": sum(scorable),
                      "missing": sum(p is None for p, s in zip(matched, scorable) if s),
+                     # queries whose last row is an error row (an error row superseded by a retry is not)
+                     "failed": sum(p is not None and p.failed for p, s in zip(matched, scorable) if s),
                      "unknown": unknown}
     return out
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from longlens.core.errors import InputError
 from longlens.eval.choice import format_options, letters
-from longlens.eval.choice import letters as option_letters, strip_letter  # noqa: F401 - pipeline.extractive's names
 
 FORMATS = ("seconds", "clock", "lita")
 LAYOUTS = ("videomme", "lvbench", "longvideobench")

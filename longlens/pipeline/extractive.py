@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from longlens.core.types import clock
+from longlens.eval.choice import letters, strip_letter
 from longlens.lvlm import Answer
-from longlens.lvlm.prompts import option_letters, strip_letter
 from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex
 from longlens.retrieval.channels.speech import spoken_hits
 from longlens.retrieval.text import compact, keyword_hits
@@ -136,7 +136,7 @@ def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve
 
 def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], evidence: int) -> Answer:
     """Pick the option whose text is best supported by the question's most relevant on-screen texts."""
-    letters = option_letters(len(options))
+    marks = letters(len(options))
     bare = [strip_letter(o) for o in options]
     top = [r for r in runs[: max(evidence, 1)] if r.relevance > 0]
     if not top:
@@ -152,4 +152,4 @@ def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], ev
     o = int(np.argmax(support.max(axis=1)))
     r = int(np.argmax(support[o]))
     moments = [_cited(index, curve, top[r])] + [_cited(index, curve, t) for i, t in enumerate(top) if i != r]
-    return Answer(text=f"{letters[o]}. {bare[o]}", answerer="extractive", choice=letters[o], evidence=moments[:evidence], parsed=letters[o])
+    return Answer(text=f"{marks[o]}. {bare[o]}", answerer="extractive", choice=marks[o], evidence=moments[:evidence], parsed=marks[o])

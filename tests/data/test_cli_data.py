@@ -1,4 +1,4 @@
-"""`longlens probe`, `longlens eval` and `longlens demo`: thin shells over the library functions."""
+"""`longlens probe` and `longlens demo`: thin shells over the library functions."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,6 @@ import numpy as np
 import pytest
 
 from longlens.cli import main
-from longlens.data.datasets import GroundingSample, write_grounding
-from longlens.data.metrics import evaluate
 
 FIELDS = {"duration", "fps", "vfr", "frames", "width", "height", "codec", "backend", "timestamps"}
 
@@ -55,13 +53,3 @@ def test_console_entry_point_runs(cfr_video):
     assert json.loads(r.stdout)["frames"] == 300
 
 
-def test_eval_prints_the_metrics_of_evaluate(tmp_path, capsys):
-    gt, pred = tmp_path / "gt.jsonl", tmp_path / "pred.jsonl"
-    write_grounding([GroundingSample("a", "v", "q", windows=[(10, 20)]),
-                     GroundingSample("b", "v", "r", windows=[(40, 45)])], gt)
-    pred.write_text(json.dumps({"id": "a", "segments": [[11, 20, 0.8]], "status": "ok"}) + "\nbroken\n")
-    assert main(["eval", "--pred", str(pred), "--gt", str(gt)]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed == evaluate(pred, gt)
-    assert printed["R1@0.7"] == 0.5 and printed["missing"] == 1 and printed["malformed"] == 1
-    assert main(["eval", "--pred", str(pred), "--gt", str(tmp_path / "none.jsonl")]) == 2

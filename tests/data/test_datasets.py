@@ -136,12 +136,16 @@ def test_mcq_layouts_round_trip(tmp_path):
     assert lv[0].windows == [(15.0, 19.0)] and lv[0].duration == pytest.approx(118.2 * 60)
     lb = datasets.load_mcq(tmp_path / "lvb_val.json", "longvideobench")
     assert (lb[0].answer, lb[0].options[2], lb[0].duration, lb[0].video) == ("C", "the", 207.8, "86CxyhFV9MI.mp4")
-    for layout, samples in (("videomme", vm), ("lvbench", lv), ("longvideobench", lb)):
-        out = tmp_path / f"out_{layout}.{'jsonl' if layout == 'lvbench' else 'json'}"
+    for layout, samples in (("videomme", vm), ("lvbench", lv), ("longvideobench", lb), ("longlens", vm + lv + lb)):
+        out = tmp_path / f"out_{layout}.{'json' if layout in ('videomme', 'longvideobench') else 'jsonl'}"
         datasets.write_mcq(samples, out, layout)
-        again = datasets.load_mcq(out, layout, video_dir="/videos" if layout == "videomme" else None)
-        assert [(q.id, q.question, q.options, q.answer, q.windows) for q in again] == \
-            [(q.id, q.question, q.options, q.answer, q.windows) for q in samples]
+        for told in (layout, "auto"):  # the layout given, or told by the first record's fields
+            again = datasets.load_mcq(out, told, video_dir="/videos" if layout == "videomme" else None)
+            assert [(q.id, q.question, q.options, q.answer, q.windows) for q in again] == \
+                [(q.id, q.question, q.options, q.answer, q.windows) for q in samples]
+    ours = datasets.load_mcq(tmp_path / "out_longlens.jsonl")
+    assert ours[0].video == "/videos/fFjv93ACGo8.mp4" and ours[-1].video == str(tmp_path / "86CxyhFV9MI.mp4")
+    assert ours[0].extra["domain"] == "Knowledge"  # other fields are kept
 
 
 def test_mcq_bad_records(tmp_path):
@@ -152,7 +156,10 @@ def test_mcq_bad_records(tmp_path):
     (tmp_path / "vm.json").write_text(json.dumps([{k: v for k, v in VIDEOMME[0].items() if k != "options"}]))
     with pytest.raises(InputError, match="record 1: missing field 'options'"):
         datasets.load_mcq(tmp_path / "vm.json", "videomme")
-    with pytest.raises(InputError, match="answer 'E'"):
+    with pytest.raises(InputError, match="question 'x': answer: 'E' is not an option letter"):
         QASample("x", "v", "Which?", ["a", "b"], "E")
-    with pytest.raises(InputError, match="unknown MCQ layout"):
+    with pytest.raises(InputError, match="unknown question format"):
         datasets.load_mcq(tmp_path / "vm.json", "egoschema")
+    (tmp_path / "other.json").write_text(json.dumps([{"q": "Which?"}]))
+    with pytest.raises(InputError, match="cannot tell the question layout"):
+        datasets.load_mcq(tmp_path / "other.json")

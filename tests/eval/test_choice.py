@@ -6,8 +6,8 @@ import string
 import pytest
 
 from longlens.core.errors import InputError
-from longlens.eval.choice import (clean_reply, format_options, letter_index, letters, parse_choice, split_options,
-                                  strip_letter)
+from longlens.eval.choice import (clean_reply, format_options, letter_index, letters, option_lines, parse_choice,
+                                  split_options, strip_letter)
 
 OPTIONS = ["A. A man opens the door.", "B. A dog is barking", "C. The red car leaves", "D. Nobody appears"]
 
@@ -77,6 +77,7 @@ def test_option_lines():
     assert strip_letter("A. red car") == strip_letter("(A) red car") == strip_letter("A) red car") == "red car"
     assert strip_letter("A man walks") == "A man walks"
     assert format_options(["A. red", "B. blue"]) == "A. red\nB. blue"
+    assert option_lines(["(A) red", "blue"], "paren") == ["(A) red", "(B) blue"]
     assert format_options(["red", "(B) blue", "green"], "paren") == "(A) red\n(B) blue\n(C) green"
     with pytest.raises(InputError, match="option style"):
         format_options(["a", "b"], "roman")

@@ -89,3 +89,9 @@ def test_detection_skips_a_bad_first_line(write):
 def test_windows_are_float_arrays(write):
     rows, _ = read_predictions(write(*SAMPLES["longlens"]))
     assert rows[0].windows.dtype == np.float64 and rows[0].windows.tolist() == [[12.0, 18.5, 0.83], [40.0, 44.0, 0.41]]
+
+
+def test_every_registered_format_has_a_reader_and_a_description():
+    from longlens.eval.formats import LAYOUTS
+
+    assert list(LAYOUTS) == list(PREDICTION_FORMATS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from longlens.core.types import iou
 from longlens.eval.moment import (IOU_THRESHOLDS, average_precision, best_ious, hull_iou, in_bucket, iou_matrix,
                                   recall_at, temporal_prf)
 
@@ -152,3 +153,13 @@ def test_temporal_prf_on_windows_uses_the_gap():
     p, r, f = temporal_prf([[0, 1], [100, 101]], [[3, 4], [50, 60]], 5.0)
     assert (p, r) == (0.5, 0.5) and f == pytest.approx(0.5)
     assert temporal_prf([], [[0, 1]]) is None
+
+
+def test_core_iou_by_hand_and_against_the_matrix(rng):
+    """core.types.iou (one pair, used by the explorer) is the mAP formula of iou_matrix."""
+    assert iou((0, 10), (5, 15)) == pytest.approx(5 / 15) and iou((2, 4), (0, 10)) == pytest.approx(0.2)
+    assert iou((0, 10), (10, 20)) == 0.0 and iou((5, 5), (5, 5)) == 0.0  # touching; zero-length union
+    assert iou((3, 7, 0.9), (3, 7)) == 1.0  # a score in the third place is ignored
+    a = np.sort(rng.uniform(0, 100, (50, 2)), axis=1)
+    b = np.sort(rng.uniform(0, 100, (50, 2)), axis=1)
+    assert [iou(x, y) for x, y in zip(a, b)] == pytest.approx(np.diag(iou_matrix(a, b)).tolist())

@@ -50,6 +50,39 @@ def test_submission_forced_as_ours_is_an_error_not_zeros(write):
         evaluate(write("pred.jsonl", jsonl(QVH_GT_PRED)), gt, pred_format="longlens")
 
 
+def test_our_rows_against_each_ground_truth(write):
+    """`longlens ground` rows (retries, errors, a torn line, an unknown id) scored by id against our ground truth,
+    Charades-STA's and QVHighlights'; windows ranked as listed."""
+    gt = write("gt.jsonl", jsonl([{"id": "a", "video": "v1", "query": "q a", "windows": [[10, 20]]},
+                                  {"id": "b", "video": "v1", "query": "q b", "windows": [[0, 10], [30, 40]]},
+                                  {"id": "c", "video": "v2", "query": "q c", "windows": [[50, 60]]},
+                                  {"id": "d", "video": "v2", "query": "q d", "windows": [[100, 110]]},
+                                  {"id": "e", "video": "v3", "query": "q e", "windows": []}]))  # not scored
+    pred = write("pred.jsonl", jsonl([
+        {"id": "a", "status": "error", "error": "worker died"},  # superseded by the retry below
+        {"id": "a", "segments": [[12, 22, 0.9], [0, 5, 0.1]], "status": "ok"},
+        {"id": "b", "segments": [[31, 39, 0.5], [100, 120, 0.8]], "status": "ok"},  # first listed = top-1
+        {"id": "c", "status": "error", "error": "decode failed"},
+        {"id": "zzz", "segments": [[1, 2, 1.0]], "status": "ok"}]) + '{"id": "d", "segments": [[1, 2, \n')
+    r = evaluate(pred, gt, metrics="all")
+    # top-1 IoUs: a 8/12, b 8/10 (its nearer window), c failed, d unreadable
+    assert r["charades"] == {"R1@0.3": 50.0, "R1@0.5": 50.0, "R1@0.7": 25.0, "R5@0.3": 50.0, "R5@0.5": 50.0,
+                             "R5@0.7": 25.0, "mIoU": round(100 * (8 / 12 + 0.8) / 4, 2)}
+    # a: both within 5 s (P 1, R 1); b: P 1/2, R 1/2; c and d have no windows: left out
+    assert r["lvhaystack"]["Average Temporal F1 Score"] == 75.0 and r["lvhaystack"]["queries"] == 2
+    assert {k: r["counts"][k] for k in ("scored", "missing", "failed", "malformed", "unknown")} == \
+        {"scored": 4, "missing": 1, "failed": 1, "malformed": 1, "unknown": 1}
+    cha = write("charades.txt", "3MSZA 24.3 30.4##person turn a light on.\n"
+                                "AO8RW 0.0 6.9##a person is putting a book away.\n")
+    pred = write("pred.jsonl", jsonl([{"id": "3MSZA#1", "segments": [[24.3, 30.4, 1.0]], "status": "ok"},
+                                      {"id": "AO8RW#2", "segments": [[20.0, 26.9, 1.0]], "status": "ok"}]))
+    assert evaluate(pred, cha, metrics="charades")["charades"]["R1@0.7"] == 50.0
+    qv = write("qv.jsonl", jsonl([{"qid": 7, "query": "q", "vid": "x_0.0_150.0", "duration": 150,
+                                   "relevant_windows": [[0, 10], [40, 50]]}]))
+    pred = write("pred.jsonl", jsonl([{"id": "7", "segments": [[41, 50, 0.7]], "status": "ok"}]))
+    assert evaluate(pred, qv, metrics="charades")["charades"]["mIoU"] == 90.0
+
+
 def test_charades_ranked_lines(write):
     gt = write("gt.txt", CHARADES_GT)
     r = evaluate(write(*SAMPLES["charades"]), gt, metrics="charades")

@@ -28,7 +28,7 @@ def test_demo_answers_grounds_and_scores_then_reuses_its_work(capsys):
     assert len(jobs) == 14 and sorted(p["id"] for p in preds) == sorted(j["id"] for j in jobs)
     assert all((lib / j["image"]).is_file() for j in jobs if "image" in j)
     r1 = float(re.search(r"R1@0.5 ([\d.]+)", out)[1])
-    assert r1 >= 0.7, out
+    assert r1 >= 70, out  # points
     assert "longlens ui" in out
 
     mtime = video.stat().st_mtime_ns

@@ -21,7 +21,7 @@ from pipeline_helpers import (
 
 from longlens.cli import main
 from longlens.core.errors import InputError
-from longlens.data.metrics import evaluate
+from longlens.eval.score import evaluate
 from longlens.pipeline.ground import ground_batch, summary_path
 from longlens.pipeline.output import read_rows
 
@@ -62,8 +62,8 @@ def test_local_batch_grounds_caption_queries(local_run):
     assert torn == 0
     by = {r["id"]: r for r in rows}
     assert sorted(by) == sorted([j["id"] for j in local_run["good"]] + ["gone", "line:" + str(len(local_run["good"]) + 2)])
-    metrics = evaluate(local_run["out"], local_run["gt"])
-    assert metrics["n"] == len(local_run["good"]) and metrics["R1@0.5"] >= 0.8, metrics
+    metrics = evaluate(local_run["out"], local_run["gt"], metrics="charades")
+    assert metrics["counts"]["scored"] == len(local_run["good"]) and metrics["charades"]["R1@0.5"] >= 80, metrics
     assert by["pic"]["status"] == "ok", by["pic"]
     ok = [r for r in rows if r["status"] == "ok"]
     assert all(r["segments"] and all(s <= e for s, e, _ in r["segments"]) and r["elapsed_s"] >= 0 for r in ok)
