@@ -1,54 +1,30 @@
 """Vision-language models fed timestamp-stamped frames, on our sparse attention kernels (attn="sparse").
 
-Nothing heavy happens at import: models load on `load_vlm` / `load_vlm_config`, kernels import on first use.
+Nothing heavy happens at import: public names load on first use (PEP 562), so `longlens.lvlm.VlmConfig` (the
+CLI reads its defaults to build its parser) costs no torch import; models load on `load_vlm` /
+`load_vlm_config`, kernels on first use.
 """
-from longlens.lvlm.answer import Answer, answer, ground, reflect, visual_token_count, yes_no_probs
-from longlens.lvlm.config import DEFAULT_MODEL, SparsityConfig, VlmConfig
-from longlens.lvlm.load import VLM, load_vlm, load_vlm_config
-from longlens.lvlm.parse import parse_answer, parse_choice, parse_span
-from longlens.lvlm.prompts import (
-    FORMATS,
-    LAYOUTS,
-    Prompt,
-    build_prompt,
-    format_stamp,
-    grounding_instruction,
-    mc_instruction,
-    qa_instruction,
-    reflection_instruction,
-    to_inputs,
-)
-from longlens.lvlm.sparse import ATTN_NAME, SparsityStats, remove_sparse_attention, sparse_stats, use_sparse_attention
+from __future__ import annotations
 
-__all__ = [
-    "ATTN_NAME",
-    "Answer",
-    "DEFAULT_MODEL",
-    "FORMATS",
-    "LAYOUTS",
-    "Prompt",
-    "SparsityConfig",
-    "SparsityStats",
-    "VLM",
-    "VlmConfig",
-    "answer",
-    "build_prompt",
-    "format_stamp",
-    "ground",
-    "grounding_instruction",
-    "load_vlm",
-    "load_vlm_config",
-    "mc_instruction",
-    "parse_answer",
-    "parse_choice",
-    "parse_span",
-    "qa_instruction",
-    "reflect",
-    "reflection_instruction",
-    "remove_sparse_attention",
-    "sparse_stats",
-    "to_inputs",
-    "use_sparse_attention",
-    "visual_token_count",
-    "yes_no_probs",
-]
+import importlib
+
+_NAMES = {
+    **dict.fromkeys(("Answer", "answer", "ground", "reflect", "visual_token_count", "yes_no_probs"),
+                    "longlens.lvlm.answer"),
+    **dict.fromkeys(("DEFAULT_MODEL", "SparsityConfig", "VlmConfig"), "longlens.lvlm.config"),
+    **dict.fromkeys(("VLM", "load_vlm", "load_vlm_config"), "longlens.lvlm.load"),
+    **dict.fromkeys(("parse_answer", "parse_choice", "parse_span"), "longlens.lvlm.parse"),
+    **dict.fromkeys(("FORMATS", "LAYOUTS", "Prompt", "build_prompt", "format_stamp", "grounding_instruction",
+                     "mc_instruction", "qa_instruction", "reflection_instruction", "to_inputs"),
+                    "longlens.lvlm.prompts"),
+    **dict.fromkeys(("ATTN_NAME", "SparsityStats", "remove_sparse_attention", "sparse_stats",
+                     "use_sparse_attention"), "longlens.lvlm.sparse"),
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'longlens.lvlm' has no attribute {name!r}")
