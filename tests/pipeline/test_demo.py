@@ -22,10 +22,16 @@ def test_demo_answers_grounds_and_scores_then_reuses_its_work(capsys):
     t = int(answer[3]) * 60 + int(answer[4])
     assert vault["start"] - 1 <= t <= vault["end"] + 1
     assert "A: B. Gate 31" in out  # the multiple-choice question
-    # the batch: one line per fact and picture, scored against the generator's truth
+    # Q3 only the speech answers: the sentence, cited when it was said
+    (said,) = truth["speech"]
+    answer = re.search(r"Q: Which city will the group travel to\?\nA: (.*)\[(\w+)\]\n\s+\d\d:\d\d  \(([\d.]+) s\)"
+                       r".*\[(\w+)\]", out)
+    assert answer and "Lisbon" in answer[1] and answer[4] == "speech", out
+    assert abs(float(answer[3]) - said["start"]) <= 5.0, (answer[3], said)
+    # the batch: one line per fact shown or said and per picture, scored against the generator's truth
     jobs = [json.loads(x) for x in (lib / "longlens-demo.jobs.jsonl").read_text().splitlines()]
     preds = [json.loads(x) for x in (lib / "longlens-demo.preds.jsonl").read_text().splitlines()]
-    assert len(jobs) == 14 and sorted(p["id"] for p in preds) == sorted(j["id"] for j in jobs)
+    assert len(jobs) == 15 and sorted(p["id"] for p in preds) == sorted(j["id"] for j in jobs)
     assert all((lib / j["image"]).is_file() for j in jobs if "image" in j)
     r1 = float(re.search(r"R1@0.5 ([\d.]+)", out)[1])
     assert r1 >= 70, out  # points
