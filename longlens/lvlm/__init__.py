@@ -10,7 +10,7 @@ import importlib
 
 _NAMES = {
     **dict.fromkeys(("Answer", "answer", "ground", "reflect", "visual_token_count", "yes_no_probs"),
-                    "longlens.lvlm.answer"),
+                    "longlens.lvlm.infer"),
     **dict.fromkeys(("DEFAULT_MODEL", "SparsityConfig", "VlmConfig"), "longlens.lvlm.config"),
     **dict.fromkeys(("VLM", "load_vlm", "load_vlm_config"), "longlens.lvlm.load"),
     **dict.fromkeys(("parse_answer", "parse_choice", "parse_span"), "longlens.lvlm.parse"),

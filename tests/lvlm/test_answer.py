@@ -9,7 +9,7 @@ import torch
 
 from longlens.core.errors import InputError
 from longlens.lvlm import answer, ground, reflect, yes_no_probs
-from longlens.lvlm.answer import yes_no_token_ids
+from longlens.lvlm.infer import yes_no_token_ids
 from longlens.lvlm.prompts import build_prompt, reflection_instruction, to_inputs
 from longlens.core.types import Moment
 
