@@ -19,7 +19,7 @@ import sys
 
 from longlens import __version__
 from longlens.core import env
-from longlens.core.errors import LonglensError
+from longlens.core.errors import InputError, LonglensError
 from longlens.core.registry import (
     ANSWERERS,
     ATTENTION,
@@ -27,6 +27,9 @@ from longlens.core.registry import (
     DECODERS,
     ENGINES,
     GROUNDING_FORMATS,
+    METRIC_SETS,
+    PREDICTION_FORMATS,
+    QA_FORMATS,
     SELECTORS,
 )
 
@@ -101,17 +104,47 @@ def _cmd_probe(sub) -> None:
 @command
 def _cmd_eval(sub) -> None:
     def run(a) -> int:
-        from longlens.data.metrics import evaluate
+        from longlens.core.io import atomic_write_json
 
-        _print_json(evaluate(a.pred, a.gt, gt_format=a.gt_format, tolerance=a.tolerance))
+        if a.qa:
+            from longlens.eval.qa import evaluate_qa, qa_table
+
+            if a.pred_format != "auto" or a.metrics is not None:
+                raise InputError("--pred-format and --metrics are for grounding predictions, not with --qa")
+            result = evaluate_qa(a.pred, a.gt, gt_format=a.gt_format)
+            text = qa_table(result)
+        else:
+            from longlens.eval.score import evaluate, table
+
+            result = evaluate(a.pred, a.gt, metrics=a.metrics or METRIC_SETS.default, pred_format=a.pred_format,
+                              gt_format=a.gt_format, tolerance=a.tolerance)
+            text = table(result)
+        if a.out:
+            atomic_write_json(a.out, result)
+        if a.json:
+            _print_json(result)
+        else:
+            print(text)
         return 0
 
-    p = sub.add_parser("eval", help="score grounding predictions (R@1, mIoU, temporal F1) against ground truth")
-    p.add_argument("--pred", required=True, help="predictions JSONL: {id, segments: [[s, e, score], ...], status}")
-    p.add_argument("--gt", required=True, help=f"ground truth in any of {', '.join(GROUNDING_FORMATS)}")
-    p.add_argument("--gt-format", default="auto", choices=("auto", *GROUNDING_FORMATS),
+    p = sub.add_parser("eval", help="score predictions with the benchmarks' official metrics (moment retrieval, "
+                                    "highlights, temporal F1; --qa: multiple-choice accuracy)")
+    p.add_argument("--pred", required=True, help="predictions: `longlens ground` output or a benchmark's submission "
+                                                 "layout (--qa: `longlens answer` output)")
+    p.add_argument("--gt", required=True, help=f"ground truth: any of {', '.join(GROUNDING_FORMATS)} "
+                                               f"(--qa: questions, any of {', '.join(QA_FORMATS)})")
+    p.add_argument("--qa", action="store_true", help="multiple-choice accuracy, overall and per category and "
+                                                     "duration, as VideoMME / LVBench / LongVideoBench report it")
+    p.add_argument("--pred-format", default="auto", choices=("auto", *PREDICTION_FORMATS),
+                   help="layout of --pred (default: detected from its content)")
+    p.add_argument("--gt-format", default="auto", choices=("auto", *dict.fromkeys([*GROUNDING_FORMATS, *QA_FORMATS])),
                    help="layout of --gt (default: detected from its content)")
+    p.add_argument("--metrics", choices=METRIC_SETS.names,
+                   help=f"which benchmarks' metrics (default {METRIC_SETS.default}: every one)")
     p.add_argument("--tolerance", type=float, default=5.0, help="temporal F1 tolerance in seconds (default 5)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (official key names) instead of "
+                                                       "the table")
+    p.add_argument("--out", metavar="PATH", help="also write the JSON result here (atomically)")
     p.set_defaults(func=run)
 
 
@@ -276,24 +309,37 @@ def _cmd_search(sub) -> None:
     p.set_defaults(func=run)
 
 
-@command
-def _cmd_ask(sub) -> None:
+def _answer_args(p) -> None:
+    """How a question is answered (pipeline.config.AskConfig's fields), for `ask` and `answer`."""
     from longlens.pipeline.config import FRAMES, AskConfig
 
-    p = sub.add_parser("ask", help="answer a question about a video, with the timestamps that support it")
-    p.add_argument("video")
-    p.add_argument("question")
     p.add_argument("--answerer", choices=ANSWERERS.names, default=_default(AskConfig, "answerer"),
                    help="auto (default): the VLM when one can be loaded, else answer from on-screen text (extractive)")
     p.add_argument("--frames", type=int, help=f"frame budget for the VLM (default {FRAMES})")
     p.add_argument("--selector", choices=SELECTORS.names, help=f"how the VLM's frames are chosen (default {SELECTORS.default})")
-    p.add_argument("--option", action="append", dest="options", metavar="TEXT",
-                   help="a multiple-choice option (repeat for each; the answer gives its letter)")
     p.add_argument("--zoom", action="store_true", help="coarse-to-fine (zoom-in) frame search (VLM; not with --reflect)")
     p.add_argument("--reflect", action="store_true", help="rerank candidate windows by the VLM's P(yes) (VLM; not with --zoom)")
     # No default here: AskConfig leaves model / attn to longlens.lvlm.VlmConfig, which imports torch with its package
     p.add_argument("--model", help="VLM hub id or local directory (default: longlens.lvlm.VlmConfig's)")
     p.add_argument("--attn", choices=ATTENTION.names, help=f"the VLM's attention (default {ATTENTION.default})")
+
+
+def ask_config(a):
+    """AskConfig from the command's answer options, with the kernel backend from the environment."""
+    from longlens.pipeline.config import AskConfig
+
+    given = {f.name: getattr(a, f.name) for f in dataclasses.fields(AskConfig) if hasattr(a, f.name)}
+    return AskConfig(**given, kernels=env.kernels())
+
+
+@command
+def _cmd_ask(sub) -> None:
+    p = sub.add_parser("ask", help="answer a question about a video, with the timestamps that support it")
+    p.add_argument("video")
+    p.add_argument("question")
+    p.add_argument("--option", action="append", dest="options", metavar="TEXT",
+                   help="a multiple-choice option (repeat for each; the answer gives its letter)")
+    _answer_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _retrieval_args(p)
 
@@ -301,9 +347,7 @@ def _cmd_ask(sub) -> None:
         from longlens.core.types import clock
         from longlens.pipeline.ask import answer_json, ask
 
-        given = {f.name: getattr(a, f.name) for f in dataclasses.fields(AskConfig) if hasattr(a, f.name)}
-        how = AskConfig(**given, kernels=env.kernels())
-        ans = ask(a.video, a.question, options=a.options, config=retrieval_config(a), ask_config=how)
+        ans = ask(a.video, a.question, options=a.options, config=retrieval_config(a), ask_config=ask_config(a))
         out = answer_json(ans)
         if a.json:
             _print_json(out)
@@ -319,6 +363,24 @@ def _cmd_ask(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _batch_args(p, what: str) -> None:
+    """Where a batch runs and what becomes of an existing output, for `ground` and `answer`."""
+    p.add_argument("--video-dir", help="where the videos of a benchmark's file live (not for longlens's own)")
+    p.add_argument("--engine", choices=ENGINES.names, default=ENGINES.default,
+                   help="where it runs (default %(default)s)")
+    p.add_argument("--workers", type=int, help=f"worker processes / Ray actors (default: {what})")
+    p.add_argument("--ray-address", help="an existing Ray cluster (default: start one locally)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted output: skip ids done, retry errors once")
+    p.add_argument("--overwrite", action="store_true", help="start the output over")
+
+
+def _batch_report(s: dict, output: str, unit: str) -> int:
+    print(f"{s['ok']} ok, {s['error']} errors, {s['skipped_done']} already done; "
+          f"{s['queries_per_s']} {unit}/s over {s['elapsed_s']} s -> {output}")
+    return 0 if s["error"] == 0 else 1
+
+
 @command
 def _cmd_ground(sub) -> None:
     p = sub.add_parser("ground", help="resumable temporal-grounding batch: jobs JSONL in, one prediction line per id out")
@@ -326,12 +388,7 @@ def _cmd_ground(sub) -> None:
     p.add_argument("--output", required=True, help="predictions JSONL (a .summary.json is written beside it)")
     p.add_argument("--format", choices=GROUNDING_FORMATS.names, default=GROUNDING_FORMATS.default,
                    help="layout of --input (default %(default)s)")
-    p.add_argument("--video-dir", help="where the videos of a benchmark's file live (not for longlens's own)")
-    p.add_argument("--engine", choices=ENGINES.names, default=ENGINES.default, help="where it runs (default %(default)s)")
-    p.add_argument("--workers", type=int, help="worker processes / Ray actors (default: all cores)")
-    p.add_argument("--ray-address", help="an existing Ray cluster (default: start one locally)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted output: skip ids done, retry errors once")
-    p.add_argument("--overwrite", action="store_true", help="start the output over")
+    _batch_args(p, "all cores")
     p.add_argument("--top", type=int, default=5, help="segments per query (default 5)")
     _retrieval_args(p)
 
@@ -341,9 +398,32 @@ def _cmd_ground(sub) -> None:
         s = ground_batch(a.input, a.output, engine=a.engine, workers=a.workers, resume=a.resume, overwrite=a.overwrite,
                          format=a.format, video_dir=a.video_dir, top=a.top, ray_address=a.ray_address,
                          config=retrieval_config(a))
-        print(f"{s['ok']} ok, {s['error']} errors, {s['skipped_done']} already done; "
-              f"{s['queries_per_s']} queries/s over {s['elapsed_s']} s -> {a.output}")
-        return 0 if s["error"] == 0 else 1
+        return _batch_report(s, a.output, "queries")
+
+    p.set_defaults(func=run)
+
+
+@command
+def _cmd_answer(sub) -> None:
+    p = sub.add_parser("answer", help="resumable multiple-choice run: `ask` per question of a VideoMME / LVBench / "
+                                      "LongVideoBench (or our) file, one answer line per id out")
+    p.add_argument("--input", required=True, help='questions: a benchmark\'s file, or JSONL of {"id", "video", '
+                                                  '"question", "options", "answer"}')
+    p.add_argument("--output", required=True, help="answers JSONL (a .summary.json is written beside it); "
+                                                   "score it with longlens eval --qa")
+    p.add_argument("--format", choices=("auto", *QA_FORMATS), default="auto",
+                   help="layout of --input (default: told by its first record)")
+    _batch_args(p, "1 when a VLM may answer, as each worker loads its own; else all cores")
+    _answer_args(p)
+    _retrieval_args(p)
+
+    def run(a) -> int:
+        from longlens.pipeline.answer import answer_batch
+
+        s = answer_batch(a.input, a.output, engine=a.engine, workers=a.workers, resume=a.resume,
+                         overwrite=a.overwrite, format=a.format, video_dir=a.video_dir, ray_address=a.ray_address,
+                         config=retrieval_config(a), ask_config=ask_config(a))
+        return _batch_report(s, a.output, "questions")
 
     p.set_defaults(func=run)
 

@@ -36,6 +36,12 @@ def test_building_the_parser_imports_no_model_library():
     (["ground", "--input", "j", "--output", "o"], "--engine", registry.ENGINES),
     (["ground", "--input", "j", "--output", "o"], "--format", registry.GROUNDING_FORMATS),
     (["eval", "--pred", "p", "--gt", "g"], "--gt-format", registry.GROUNDING_FORMATS),
+    (["eval", "--pred", "p", "--gt", "g", "--qa"], "--gt-format", registry.QA_FORMATS),
+    (["eval", "--pred", "p", "--gt", "g"], "--pred-format", registry.PREDICTION_FORMATS),
+    (["eval", "--pred", "p", "--gt", "g"], "--metrics", registry.METRIC_SETS),
+    (["answer", "--input", "q", "--output", "o"], "--format", registry.QA_FORMATS),
+    (["answer", "--input", "q", "--output", "o"], "--engine", registry.ENGINES),
+    (["answer", "--input", "q", "--output", "o"], "--answerer", registry.ANSWERERS),
     (["probe", "v.mp4"], "--backend", registry.DECODERS),
 ])
 def test_choices_are_the_registry_names(argv, option, registry, capsys):

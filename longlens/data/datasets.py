@@ -442,7 +442,10 @@ def _told(path, rows: list) -> str:
 
 
 def detect_mcq_format(path: str | os.PathLike) -> str:
-    """The layout (core.registry.QA_FORMATS) of a question file, told by its first record's fields."""
+    """The layout (core.registry.QA_FORMATS) of a question file, told by its first record's fields (in JSON
+    lines, its first readable one)."""
+    if Path(path).suffix.lower() == ".jsonl":
+        return _told(path, [next((rec for _, rec, problem in iter_jsonl(path) if not problem), None)])
     return _told(path, _rows(path))
 
 

@@ -178,14 +178,19 @@ def _charades(path) -> Iterator[tuple[str, Prediction | str]]:
 
 
 def _document(path) -> Any:
+    """The file as one JSON document; _Bad (naming the line) when it is not one."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
     except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+        raise _Bad(f"line {e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
 
 
 def _timechat(path) -> Iterator[tuple[str, Prediction | str]]:
-    data = _document(path)
+    try:
+        data = _document(path)
+    except _Bad as e:
+        yield "the document", str(e)
+        return
     if not isinstance(data, dict):
         yield "the document", f"expected a JSON object of queries, got {type(data).__name__}"
         return
@@ -200,7 +205,11 @@ def _timechat(path) -> Iterator[tuple[str, Prediction | str]]:
 
 
 def _activitynet(path) -> Iterator[tuple[str, Prediction | str]]:
-    data = _document(path)
+    try:
+        data = _document(path)
+    except _Bad as e:
+        yield "the document", str(e)
+        return
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, dict):
         yield "the document", "expected a JSON object with a 'results' object"

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from longlens.core.errors import InputError
 from longlens.data.datasets import QASample, detect_mcq_format, iter_jsonl, load_mcq

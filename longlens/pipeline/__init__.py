@@ -1,4 +1,4 @@
-"""The jobs users run: ask with cited timestamps, resumable grounding batches, the demo.
+"""The jobs users run: ask with cited timestamps, resumable grounding and multiple-choice batches, the demo.
 
 Public names load on first use (PEP 562), so that importing the package (the CLI does, to build its parser)
 does not import torch and the models' code.
@@ -12,10 +12,15 @@ _NAMES = {
     "AskConfig": "longlens.pipeline.config",
     "answer_json": "longlens.pipeline.ask",
     "extractive_answer": "longlens.pipeline.extractive",
+    "answer_batch": "longlens.pipeline.answer",
+    "AnswerTask": "longlens.pipeline.answer",
     "ground_batch": "longlens.pipeline.ground",
     "GroundTask": "longlens.pipeline.ground",
     "Job": "longlens.pipeline.jobs",
     "read_jobs": "longlens.pipeline.jobs",
+    "read_questions": "longlens.pipeline.jobs",
+    "run_batch": "longlens.pipeline.batch",
+    "VideoTask": "longlens.pipeline.batch",
     "ResultLog": "longlens.pipeline.output",
     "run_engine": "longlens.pipeline.engines",
     "demo": "longlens.pipeline.demo",

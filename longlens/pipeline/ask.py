@@ -36,6 +36,7 @@ def ask(
     question: str,
     *,
     options: list[str] | None = None,
+    layout: str = "videomme",
     retriever: Retriever | None = None,
     config: RetrievalConfig | None = None,
     vlm=None,
@@ -47,14 +48,15 @@ def ask(
     How it answers: `ask_config` (an AskConfig), and/or its fields as keywords, which override it: answerer,
     frames, selector, zoom, reflect, model, attn, kernels (see AskConfig for their meaning, defaults and the
     combinations refused with an InputError). options: multiple-choice options (the answer then carries the
-    letter in `choice`). config: the retrieval configuration when no `retriever` is given. Pass a loaded
-    `retriever` / `vlm` to reuse models across calls.
+    letter in `choice`); layout: the benchmark whose prompt the VLM gets for them (longlens.lvlm.LAYOUTS).
+    config: the retrieval configuration when no `retriever` is given. Pass a loaded `retriever` / `vlm` (see
+    `vlm_for`) to reuse models across calls.
     """
     how = replace(ask_config or AskConfig(), **choices)
     if not isinstance(question, str) or not question.strip():
         raise InputError("the question is empty")
     if how.answerer != "extractive" and vlm is None:
-        vlm = _vlm_or_none(how)
+        vlm = vlm_for(how)
     retriever = retriever or Retriever(config)
     index = retriever.index(video)
     curve = retriever.curve(index, question)
@@ -69,12 +71,16 @@ def ask(
         moments = retriever.select(index, curve, how.budget, method=how.method)
     shown = read_frames(video, AtTimes(tuple(m.time for m in moments)), backend=retriever.config.backend)
     said = spoken_evidence(retriever, index, curve, question)  # the most relevant fit the prompt's speech budget
-    return lvlm_answer(vlm, shown, question, options=options, duration=index.duration, evidence=moments, said=said)
+    return lvlm_answer(vlm, shown, question, options=options, layout=layout, duration=index.duration,
+                       evidence=moments, said=said)
 
 
-def _vlm_or_none(how: AskConfig):
-    """The VLM `how` names, or None when "auto" may answer without one. Under "lvlm" a missing model is an
-    error; under "auto" too when VLM-only options were asked for (they would be ignored otherwise)."""
+def vlm_for(how: AskConfig):
+    """The VLM `how` names (loaded now: pass it to `ask` to reuse it), or None when it answers without one
+    (extractive, or "auto" when none loads). Under "lvlm" a missing model is an error; under "auto" too when
+    VLM-only options were asked for (they would be ignored otherwise)."""
+    if how.answerer == "extractive":
+        return None
     try:
         return load_vlm_config(how.vlm_config())
     except ModelUnavailableError as e:

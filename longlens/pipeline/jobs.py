@@ -1,27 +1,30 @@
-"""Grounding jobs: read and validate job files, one `Job` per line.
+"""Batch jobs: read and validate job files, one `Job` per grounding query or multiple-choice question.
 
-A job names a video and either a text `query` or an `image` (a path). Malformed lines do not stop a
-batch: each becomes an error row keyed `line:N`; duplicate ids are rejected up front with their line
-numbers, since "one output line per id" cannot hold otherwise.
+A grounding job names a video and either a text `query` or an `image` (a path); a question job names a video,
+the question (in `query`) and its `options`. In our own JSON-lines layouts malformed lines do not stop a
+batch: each becomes an error row keyed by its id, else `line:N`; duplicate ids are rejected up front with their
+line numbers, since "one output line per id" cannot hold otherwise.
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from longlens.core.errors import InputError
-from longlens.core.registry import GROUNDING_FORMATS
-from longlens.data.datasets import iter_jsonl, load_grounding
+from longlens.core.registry import GROUNDING_FORMATS, QA_FORMATS
+from longlens.data.datasets import detect_mcq_format, iter_jsonl, load_grounding, load_mcq, mcq_record
 
 
 @dataclass(frozen=True)
 class Job:
     id: str
     video: str
-    query: str | None = None
+    query: str | None = None  # the text query (grounding) or the question
     image: str | None = None
     line: int = 0  # 1-based line number in the input file (0 when made in code)
+    options: tuple[str, ...] = ()  # a multiple-choice question's options
 
 
 def error_row(job_id: str, error: str, *, video: str | None = None, **extra) -> dict:
@@ -67,7 +70,7 @@ def read_jobs(path: str | Path, *, format: str = GROUNDING_FORMATS.default,
     if not path.is_file():
         raise InputError(f"job file not found: {path}")
     if format == "longlens":
-        jobs, errors = _read_longlens_jobs(path)
+        jobs, errors = _read_lines(path, lambda rec, n: _job_from_record(rec, n, path.parent))
     else:
         samples = load_grounding(path, format, video_dir)
         jobs = [Job(id=s.id, video=str(s.video), query=s.query, image=s.image, line=i + 1) for i, s in enumerate(samples)]
@@ -76,17 +79,54 @@ def read_jobs(path: str | Path, *, format: str = GROUNDING_FORMATS.default,
     return jobs, errors
 
 
-def _read_longlens_jobs(path: Path) -> tuple[list[Job], list[dict]]:
+def _read_lines(path: Path, make: Callable[[dict, int], Job]) -> tuple[list[Job], list[dict]]:
+    """A JSON-lines job file read line by line: `make(record, line number)` for each line, and an error row for
+    each line that cannot be read or made into a job."""
     jobs, errors = [], []
     for n, rec, problem in iter_jsonl(path):
         try:
             if problem:
                 raise InputError(f"line {n}: {problem}")
-            jobs.append(_job_from_record(rec, n, path.parent))
+            jobs.append(make(rec, n))
         except InputError as e:
             rid = rec.get("id") if rec is not None and isinstance(rec.get("id"), (str, int)) else f"line:{n}"
             errors.append(error_row(str(rid), str(e), line=n))
     return jobs, errors
+
+
+def _question_job(q, line: int) -> Job:
+    return Job(id=q.id, video=str(q.video), query=q.question, line=line, options=tuple(q.options))
+
+
+def read_questions(path: str | Path, *, format: str = "auto",
+                   video_dir: str | Path | None = None) -> tuple[list[Job], list[dict], str]:
+    """Read a multiple-choice question file in one of core.registry.QA_FORMATS ("auto": told by its first
+    record). Returns (jobs, error rows for malformed lines, the format).
+
+    "longlens": ours, `{"id", "video", "question", "options", ...}` per line (video paths relative to the file,
+    or to `video_dir`), read line by line so that a malformed line becomes an error row. The benchmarks' own
+    layouts are read whole by data.datasets.load_mcq (a malformed record is an InputError naming it); their
+    videos are in `video_dir`. Raises InputError if the file is unreadable or ids repeat (naming the lines).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"question file not found: {path}")
+    format = detect_mcq_format(path) if format == "auto" else QA_FORMATS.check(format)
+    if format == "longlens":
+        base = video_dir if video_dir is not None else path.parent
+
+        def make(rec: dict, n: int) -> Job:
+            try:
+                (q,) = mcq_record(rec, "longlens", base)
+            except InputError as e:
+                raise InputError(f"line {n}: {e}") from None
+            return _question_job(q, n)
+
+        jobs, errors = _read_lines(path, make)
+    else:
+        jobs, errors = [_question_job(q, i + 1) for i, q in enumerate(load_mcq(path, format, video_dir))], []
+    _reject_duplicates(jobs)
+    return jobs, errors, format
 
 
 def _reject_duplicates(jobs: list[Job]) -> None:

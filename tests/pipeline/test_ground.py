@@ -26,7 +26,7 @@ from longlens.pipeline.ground import ground_batch, summary_path
 from longlens.pipeline.output import read_rows
 
 REPO = Path(__file__).resolve().parents[2]
-HELD = Path(__file__).with_name("held_ground.py")
+HELD = Path(__file__).with_name("held_batch.py")
 
 
 def _jobs_with_truth(videos, tmp_path) -> list[dict]:
@@ -124,7 +124,7 @@ def test_a_crashed_item_is_retried_once_on_resume(warm, config, tmp_path):
 def test_killed_batch_resumes_to_exactly_one_line_per_id(warm, tmp_path):
     """Ctrl-C a batch, then really kill the resumed one mid-batch (SIGKILL to its process group), tear its
     last line as a kill mid-write would, then --resume: every id ends with exactly one ok line, none computed
-    twice. The CLI runs in a child whose worker holds at a chosen job (held_ground.py), so each signal lands
+    twice. The CLI runs in a child whose worker holds at a chosen job (held_batch.py), so each signal lands
     while the batch is certainly mid-run."""
     jobs = caption_jobs(warm)  # 3 jobs of video a, then 3 of video b; one worker takes them in this order
     jobs_path, out = write_jsonl(tmp_path / "jobs.jsonl", jobs), tmp_path / "preds.jsonl"

@@ -123,3 +123,29 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(InputError, match="cannot write output"):
         ResultLog(blocker / "preds.jsonl")
+
+
+def test_questions_in_our_layout_and_a_benchmarks(tmp_path):
+    """Our question lines are read one by one (a bad line is an error row); a benchmark's file whole."""
+    from longlens.pipeline.jobs import read_questions
+
+    p = write_lines(tmp_path / "questions.jsonl", [
+        json.dumps({"id": "q1", "video": "v1.mp4", "question": "Which?", "options": ["a", "b", "c"], "answer": "C"}),
+        "{not json",
+        json.dumps({"id": "q2", "video": "v1.mp4", "question": "Which?", "options": ["a"]}),  # one option
+        json.dumps({"id": "q3", "video": "/abs/v2.mp4", "question": "Which?", "options": ["a", "b"], "answer": "Z"}),
+        json.dumps({"id": "q4", "video": "v2.mp4", "question": "Why?", "options": ["x", "y"], "category": "ocr"}),
+    ])
+    jobs, errors, fmt = read_questions(p)
+    assert fmt == "longlens" and [j.id for j in jobs] == ["q1", "q4"]
+    assert jobs[0] == Job("q1", str(tmp_path / "v1.mp4"), "Which?", line=1, options=("a", "b", "c"))
+    by_id = {e["id"]: e["error"] for e in errors}
+    assert set(by_id) == {"line:2", "q2", "q3"} and "line 3" in by_id["q2"] and "'Z' is not an option" in by_id["q3"]
+    vm = tmp_path / "videomme.json"
+    vm.write_text(json.dumps([{"videoID": "abc", "question_id": "001-1", "question": "Which?", "duration": "short",
+                               "options": ["A. red", "B. blue"], "answer": "B"}]))
+    jobs, errors, fmt = read_questions(vm, video_dir=tmp_path / "videos")
+    assert (fmt, errors) == ("videomme", [])
+    assert jobs == [Job("001-1", str(tmp_path / "videos" / "abc.mp4"), "Which?", line=1, options=("red", "blue"))]
+    with pytest.raises(InputError, match="unknown question format"):
+        read_questions(vm, format="egoschema")
