@@ -177,23 +177,29 @@ def _charades(path) -> Iterator[tuple[str, Prediction | str]]:
                 yield f"line {n}", str(e)
 
 
-def _document(path) -> Any:
-    """The file as one JSON document; _Bad (naming the line) when it is not one."""
+def _object(path, key: str | None = None) -> dict:
+    """The file's JSON object (or its `key` member); _Bad, naming the line, when it is not one."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
+        data = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
     except json.JSONDecodeError as e:
         raise _Bad(f"line {e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from None
+    inner = data.get(key) if key is not None and isinstance(data, dict) else data
+    if not isinstance(inner, dict):
+        raise _Bad(f"expected a JSON object{f' with a {key!r} object' if key else ''}, got {type(data).__name__}")
+    return inner
 
 
-def _timechat(path) -> Iterator[tuple[str, Prediction | str]]:
+def _document(path, key: str | None, rows: Callable[[dict], Iterator]) -> Iterator[tuple[str, Prediction | str]]:
+    """The rows of a whole-file JSON layout (`rows` of its object), or one bad row when it has no object."""
     try:
-        data = _document(path)
+        data = _object(path, key)
     except _Bad as e:
         yield "the document", str(e)
         return
-    if not isinstance(data, dict):
-        yield "the document", f"expected a JSON object of queries, got {type(data).__name__}"
-        return
+    yield from rows(data)
+
+
+def _timechat(data: dict) -> Iterator[tuple[str, Prediction | str]]:
     for key, rec in data.items():
         try:
             if not isinstance(rec, dict):
@@ -204,16 +210,7 @@ def _timechat(path) -> Iterator[tuple[str, Prediction | str]]:
             yield f"query {key!r}", str(e)
 
 
-def _activitynet(path) -> Iterator[tuple[str, Prediction | str]]:
-    try:
-        data = _document(path)
-    except _Bad as e:
-        yield "the document", str(e)
-        return
-    results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, dict):
-        yield "the document", "expected a JSON object with a 'results' object"
-        return
+def _activitynet(results: dict) -> Iterator[tuple[str, Prediction | str]]:
     for vid, entries in results.items():
         for i, e in enumerate(entries if isinstance(entries, list) else [entries]):
             where = f"video {vid!r}, entry {i}"
@@ -251,8 +248,8 @@ _READERS = {
     "longlens": lambda p: _jsonl(p, _longlens_row),
     "qvhighlights": lambda p: _jsonl(p, _qvhighlights_row),
     "charades": _charades,
-    "timechat": _timechat,
-    "activitynet": _activitynet,
+    "timechat": lambda p: _document(p, None, _timechat),
+    "activitynet": lambda p: _document(p, "results", _activitynet),
 }
 _MERGED = ("charades", "activitynet")
 
