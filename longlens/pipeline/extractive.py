@@ -17,7 +17,6 @@ from longlens.core.types import clock
 from longlens.eval.choice import letters, strip_letter
 from longlens.lvlm import Answer
 from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex
-from longlens.retrieval.channels.speech import spoken_hits
 from longlens.retrieval.text import compact, keyword_hits
 
 log = logging.getLogger(__name__)
@@ -78,8 +77,7 @@ def spoken_runs(retriever: Retriever, index: VideoIndex, question: str) -> list[
     track = index.speech
     if "speech" not in index.channels or not len(track):
         return []
-    hits = spoken_hits(question, track.tokens)
-    score = track.embeddings @ retriever.embed_texts([question])[0] + (hits if hits is not None else 0.0)
+    score = retriever.channel("speech").answers(index, question)
     rows_of: dict[int, list[int]] = {}  # sentence -> the rows during which it is said
     for i, us in enumerate(track.at(index.times)):
         for u in us:
@@ -140,7 +138,8 @@ def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], ev
     bare = [strip_letter(o) for o in options]
     top = [r for r in runs[: max(evidence, 1)] if r.relevance > 0]
     if not top:
-        return Answer(text=f"{_nothing(index)} supports any option.", answerer="extractive", choice=None, evidence=[], parsed=None)
+        return Answer(text=f"{_nothing(index)} supports any option.", answerer="extractive", choice=None, evidence=[],
+                      parsed=None)
     opt = retriever.embed_texts(bare)  # [O, 384]
     txt = retriever.embed_texts([r.text for r in top])  # [R, 384]
     rel = np.array([r.relevance for r in top])

@@ -194,9 +194,10 @@ class SpeechChannel(Channel):
             folder = Path(s.model).expanduser()
             stat = (folder / models.MODEL_BIN).stat() if (folder / models.MODEL_BIN).is_file() else None
             model = [str(folder.resolve()), stat.st_size, stat.st_mtime_ns] if stat else s.model
-        ident = {"model": model, "language": s.language, "track": s.audio_track, "vad": dict(asr.VAD) if s.vad else None,
-                 "beam": s.beam_size, "compute": s.compute_type, "device": s.device, "decoding": asr.DECODING,
-                 "window": [asr.WINDOW_S, asr.SEARCH_S], "text": TextEmbedder.model_key(), "sentences": SENTENCES_VERSION}
+        ident = {"model": model, "language": s.language, "track": s.audio_track,
+                 "vad": dict(asr.VAD) if s.vad else None, "beam": s.beam_size, "compute": s.compute_type,
+                 "device": s.device, "decoding": asr.DECODING, "window": [asr.WINDOW_S, asr.SEARCH_S],
+                 "text": TextEmbedder.model_key(), "sentences": SENTENCES_VERSION}
         return json.dumps(ident, sort_keys=True, default=str)
 
     def ready(self) -> bool:
@@ -227,7 +228,8 @@ class SpeechChannel(Channel):
         units = sentences(t)
         emb = self.embedder.encode([u.text for u in units]) if units else np.zeros((0, TextEmbedder.dim), np.float32)
         words = [(w, k) for k, u in enumerate(units) for w in u.words]
-        arrays = {"starts": np.array([u.start for u in units], np.float64), "ends": np.array([u.end for u in units], np.float64),
+        arrays = {"starts": np.array([u.start for u in units], np.float64),
+                  "ends": np.array([u.end for u in units], np.float64),
                   "speech": emb.astype(np.float16), "word_starts": np.array([w.start for w, _ in words], np.float64),
                   "word_ends": np.array([w.end for w, _ in words], np.float64),
                   "word_sentence": np.array([k for _, k in words], np.int64)}
@@ -239,7 +241,8 @@ class SpeechChannel(Channel):
         index.speech = SpeechTrack(
             np.asarray(arrays["starts"], np.float64), np.asarray(arrays["ends"], np.float64), list(texts["sentences"]),
             as_float32(arrays["speech"]).reshape(-1, TextEmbedder.dim), np.asarray(arrays["word_starts"], np.float64),
-            np.asarray(arrays["word_ends"], np.float64), list(texts["words"]), np.asarray(arrays["word_sentence"], np.int64),
+            np.asarray(arrays["word_ends"], np.float64), list(texts["words"]),
+            np.asarray(arrays["word_sentence"], np.int64),
             texts.get("language"), texts.get("model"), texts.get("track"), bool(texts.get("audio", True)))
         if not index.speech.audio:
             log.warning("SPEECH channel off for %s: it has no audio stream; the other channels run", index.video)
@@ -263,6 +266,15 @@ class SpeechChannel(Channel):
         """Per sentence: (MiniLM cosine to the query [U], keyword hit fraction [U] or None)."""
         track = index.speech
         return track.embeddings @ np.asarray(vector, np.float32), spoken_hits(query.text, track.tokens)
+
+    def answers(self, index, text: str) -> np.ndarray:
+        """How well each sentence said answers `text` [U]: MiniLM cosine + keyword hit fraction (how the
+        extractive answerer ranks them beside on-screen lines; `edges` weighs sentences the same way)."""
+        from longlens.retrieval.query import Query
+
+        q = Query(text, None)
+        cos, hits = self.relevance(index, q, self.embed(q, []))
+        return cos + (hits if hits is not None else 0.0)
 
     def score(self, index, query, vector):
         cos, hits = self.relevance(index, query, vector)
