@@ -17,8 +17,7 @@ import numpy as np
 
 from longlens.data.synth import SynthSpec, make_video
 from longlens.retrieval import RetrievalConfig, Retriever
-from longlens.speech import SpeechConfig, transcribe
-from longlens.speech import asr, models
+from longlens.speech import SpeechConfig, asr, models, transcribe
 from longlens.speech.synth import add_audio, make_talk
 from longlens.speech.words import wer
 

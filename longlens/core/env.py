@@ -4,7 +4,7 @@ CLI, the explorer's launcher and app); everything below takes the values as argu
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from longlens.core.errors import InputError
 from longlens.core.paths import Paths

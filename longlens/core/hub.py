@@ -12,7 +12,7 @@ import functools
 import logging
 import os
 import socket
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)

@@ -3,9 +3,9 @@ only the edges (the CLI, the explorer's launcher) read them from the environment
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 # The home used when a caller names none: the one value tests point elsewhere (tests/conftest.py).
 DEFAULT_HOME: Path | None = None
@@ -26,12 +26,12 @@ class Paths:
     library: Path
 
     @classmethod
-    def under(cls, home: str | os.PathLike | None = None, *, cache=None, library=None) -> "Paths":
+    def under(cls, home: str | os.PathLike | None = None, *, cache=None, library=None) -> Paths:
         h = Path(home).expanduser() if home else default_home()
         return cls(h, Path(cache).expanduser() if cache else h / "cache", Path(library).expanduser() if library else h / "library")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Paths":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Paths:
         """From LONGLENS_HOME, LONGLENS_CACHE and LONGLENS_LIBRARY (see core.settings.ENVIRONMENT)."""
         env = os.environ if env is None else env
         return cls.under(env.get("LONGLENS_HOME") or None, cache=env.get("LONGLENS_CACHE") or None,

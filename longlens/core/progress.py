@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TypeVar
 
 from tqdm.auto import tqdm
 

@@ -8,7 +8,7 @@ name can be listed or checked without importing anything heavy.
 from __future__ import annotations
 
 import importlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from longlens.core.errors import InputError
 

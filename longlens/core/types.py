@@ -1,8 +1,8 @@
 """The small shared vocabulary of longlens (plain dataclasses) and the one way to write and compare times."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

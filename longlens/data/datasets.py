@@ -16,10 +16,11 @@ import logging
 import math
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from longlens.core.errors import InputError
 from longlens.core.io import atomic_write_text

@@ -24,8 +24,8 @@ import logging
 import os
 import struct
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class VideoInfo:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "VideoInfo":
+    def from_dict(cls, d: dict) -> VideoInfo:
         return cls(**d)
 
 

@@ -15,8 +15,8 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+from collections.abc import Iterator
 from itertools import chain
-from typing import Iterator
 
 from longlens.core.errors import InputError
 from longlens.core.registry import DECODERS

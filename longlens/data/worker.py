@@ -26,12 +26,13 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 import warnings
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import ClassVar
 
 from longlens.core import errors
 from longlens.core.errors import InputError, LonglensError, TruncatedVideoWarning, VideoDecodeError, VideoWarning
@@ -218,7 +219,7 @@ MAX_IDLE = 2
 MAX_SERVED = 200
 
 
-_started: "weakref.WeakSet[_Worker]" = weakref.WeakSet()
+_started: weakref.WeakSet[_Worker] = weakref.WeakSet()
 
 
 def live_pids() -> set[int]:

@@ -6,7 +6,8 @@ so a letter means the same thing everywhere. Imports nothing but `re` and core.e
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from longlens.core.errors import InputError
 

@@ -23,9 +23,10 @@ import logging
 import math
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 

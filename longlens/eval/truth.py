@@ -9,7 +9,7 @@ import numpy as np
 
 from longlens.core.errors import InputError
 from longlens.data.datasets import detect_grounding_format, iter_jsonl, load_grounding
-from longlens.eval.formats import video_key, query_key
+from longlens.eval.formats import query_key, video_key
 from longlens.eval.highlight import saliency_matrix
 
 

@@ -31,9 +31,9 @@ from longlens.data import (
     probe,
     read_frames,
     resolve_backend,
+    worker,
 )
 from longlens.data.synth import SynthSpec, _Painter, make_video
-from longlens.data import worker
 from longlens.data.worker import DecoderFault
 
 BACKENDS = ["decord", "pyav"]

@@ -6,8 +6,16 @@ import string
 import pytest
 
 from longlens.core.errors import InputError
-from longlens.eval.choice import (clean_reply, format_options, letter_index, letters, option_lines, parse_choice,
-                                  split_options, strip_letter)
+from longlens.eval.choice import (
+    clean_reply,
+    format_options,
+    letter_index,
+    letters,
+    option_lines,
+    parse_choice,
+    split_options,
+    strip_letter,
+)
 
 OPTIONS = ["A. A man opens the door.", "B. A dog is barking", "C. The red car leaves", "D. Nobody appears"]
 

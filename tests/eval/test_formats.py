@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from eval_samples import QVH_PRED, SAMPLES, jsonl
 
 from longlens.core.errors import InputError
 from longlens.eval.formats import PREDICTION_FORMATS, detect_format, read_predictions
-from eval_samples import QVH_PRED, SAMPLES, jsonl
 
 
 @pytest.mark.parametrize("fmt", sorted(SAMPLES))

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from longlens.core.types import iou
-from longlens.eval.moment import (IOU_THRESHOLDS, average_precision, best_ious, hull_iou, in_bucket, iou_matrix,
-                                  recall_at, temporal_prf)
+from longlens.eval.moment import (
+    IOU_THRESHOLDS,
+    average_precision,
+    best_ious,
+    hull_iou,
+    in_bucket,
+    iou_matrix,
+    recall_at,
+    temporal_prf,
+)
 
 
 def slow_iou(a, b) -> float:

@@ -10,10 +10,15 @@ import torch
 import longlens.kernels as K
 from longlens.core.errors import InputError
 from longlens.kernels.dispatch import backend_for
-from longlens.kernels.ops.block_sparse import kernel as bs_kernel, naive as bs_naive
-from longlens.kernels.ops.common import chunk as la_chunk, fused_recurrent, naive as la_naive
-from longlens.kernels.ops.hybrid import kernel as hy_kernel, naive as hy_naive
-from longlens.kernels.ops.merge import kernel as mg_kernel, naive as mg_naive
+from longlens.kernels.ops.block_sparse import kernel as bs_kernel
+from longlens.kernels.ops.block_sparse import naive as bs_naive
+from longlens.kernels.ops.common import chunk as la_chunk
+from longlens.kernels.ops.common import fused_recurrent
+from longlens.kernels.ops.common import naive as la_naive
+from longlens.kernels.ops.hybrid import kernel as hy_kernel
+from longlens.kernels.ops.hybrid import naive as hy_naive
+from longlens.kernels.ops.merge import kernel as mg_kernel
+from longlens.kernels.ops.merge import naive as mg_naive
 
 needs_interpreter = pytest.mark.skipif(torch.cuda.is_available(), reason="CPU tensors on Triton need the interpreter, "
                                                                          "which runs only where CUDA is absent")

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from longlens.core.errors import InputError
+from longlens.core.types import Moment
 from longlens.lvlm import answer, ground, reflect, yes_no_probs
 from longlens.lvlm.infer import yes_no_token_ids
 from longlens.lvlm.prompts import build_prompt, reflection_instruction, to_inputs
-from longlens.core.types import Moment
 
 KINDS = ["qwen3_5", "qwen3_vl", "qwen2_5_vl"]
 

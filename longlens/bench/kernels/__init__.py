@@ -13,7 +13,7 @@ import importlib
 import io
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -16,8 +16,7 @@ import logging
 import torch
 
 from longlens.bench.kernels import measure, peak_bf16_flops, timing_row
-from longlens.bench.kernels.common import (rel_err, repeats, sdpa_rows, smoke_inputs, smoke_row, smoke_target,
-                                           speedups)
+from longlens.bench.kernels.common import rel_err, repeats, sdpa_rows, smoke_inputs, smoke_row, smoke_target, speedups
 from longlens.kernels.ops.block_sparse import block_indices, block_sparse_attention, naive, select_blocks
 from longlens.kernels.ops.merge import merge_attention
 

@@ -9,7 +9,7 @@ import functools
 import importlib
 import inspect
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

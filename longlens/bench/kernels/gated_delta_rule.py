@@ -10,8 +10,18 @@ import torch
 import torch.nn.functional as F
 
 from longlens.bench.kernels import measure, peak_bandwidth, timing_row
-from longlens.bench.kernels.common import (B, D, H, fla_function, repeats, sdpa_rows, smoke_inputs, smoke_row,
-                                           smoke_target, speedups)
+from longlens.bench.kernels.common import (
+    B,
+    D,
+    H,
+    fla_function,
+    repeats,
+    sdpa_rows,
+    smoke_inputs,
+    smoke_row,
+    smoke_target,
+    speedups,
+)
 from longlens.kernels.ops.common import naive
 from longlens.kernels.ops.gated_delta_rule import chunk_gated_delta_rule, recurrent_gated_delta_rule
 

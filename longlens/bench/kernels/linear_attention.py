@@ -8,8 +8,18 @@ from __future__ import annotations
 import torch
 
 from longlens.bench.kernels import measure, peak_bandwidth, timing_row
-from longlens.bench.kernels.common import (B, D, H, fla_function, repeats, sdpa_rows, smoke_inputs, smoke_row,
-                                           smoke_target, speedups)
+from longlens.bench.kernels.common import (
+    B,
+    D,
+    H,
+    fla_function,
+    repeats,
+    sdpa_rows,
+    smoke_inputs,
+    smoke_row,
+    smoke_target,
+    speedups,
+)
 from longlens.kernels.ops.common import naive
 from longlens.kernels.ops.linear_attention import linear_attention, linear_attention_step
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import torch
 
 from longlens.kernels.dispatch import backend_for
-from longlens.kernels.ops.common.attention_checks import check_qkv, default_scale
 from longlens.kernels.ops.block_sparse import naive
 from longlens.kernels.ops.block_sparse.select import (
     block_indices,
@@ -18,6 +17,7 @@ from longlens.kernels.ops.block_sparse.select import (
     normalize_block_mask,
     select_blocks,
 )
+from longlens.kernels.ops.common.attention_checks import check_qkv, default_scale
 
 __all__ = ["block_sparse_attention", "select_blocks", "block_indices"]
 

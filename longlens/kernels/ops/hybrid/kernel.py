@@ -14,8 +14,15 @@ import torch
 import triton
 import triton.language as tl
 
-from longlens.kernels.ops.common.softmax import LOG2E, bth_strides, dot_dtype
-from longlens.kernels.ops.common.softmax import load_rows, softmax_start, softmax_step, softmax_store
+from longlens.kernels.ops.common.softmax import (
+    LOG2E,
+    bth_strides,
+    dot_dtype,
+    load_rows,
+    softmax_start,
+    softmax_step,
+    softmax_store,
+)
 from longlens.kernels.ops.common.utils import block, dot_precision
 from longlens.kernels.ops.hybrid.cache import Context, HybridCache, HybridRule, advance, context, start_state
 from longlens.kernels.ops.hybrid.linear import linear_branch
