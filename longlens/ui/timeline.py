@@ -1,9 +1,9 @@
 """The timeline chart (Altair) and what a click on it means (pure functions, no Streamlit).
 
-The chart layers, bottom to top: grounded segments (shaded, clickable), per-channel curves (optional),
-the fused score line, the selected keyframes (marked), and invisible points on the fused curve that
-carry the click selection (nearest point). A click comes back from Streamlit as a selection state;
-`seek_from_selection` turns the change between two states into the moment to play.
+The chart layers, bottom to top: grounded segments (shaded, clickable), when words are said (a thin band near
+the top), per-channel curves (optional), the fused score line, the selected keyframes (marked), and invisible
+points on the fused curve that carry the click selection (nearest point). A click comes back from Streamlit as a
+selection state; `seek_from_selection` turns the change between two states into the moment to play.
 """
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ def timeline_chart(
     keyframes: Sequence[tuple[float, float]] = (),
     segments: Sequence[Segment] = (),
     truth: Sequence[Segment] = (),
+    spoken: Sequence[tuple[float, float, str]] = (),
     duration: float | None = None,
     height: int = 220,
 ) -> alt.LayerChart:
@@ -57,7 +58,9 @@ def timeline_chart(
 
     times, fused: [N] seconds and fused score; channels: name -> [N] per-channel scores (drawn when given);
     keyframes: (time s, score) of the selected frames; segments: grounded (predicted) windows, shaded and
-    clickable; truth: ground-truth windows, drawn as a band along the top for comparison; duration: s
+    clickable; truth: ground-truth windows, drawn as a band along the top for comparison; spoken: (start s,
+    end s, words) of each sentence said, a thin band under the truth's whose tooltip gives the words (bands are
+    placed from the top: a mark placed past the bottom would make Vega shrink the plot to fit it); duration: s
     shown (default: the last time). With no curve (N = 0) only the segments and truth are drawn.
     """
     times = np.asarray(times, dtype=float)
@@ -83,12 +86,17 @@ def timeline_chart(
                            for s in truth])
         layers.append(alt.Chart(tr).mark_rect(color="#16a34a", opacity=0.35).encode(
             x=xs, x2="end:Q", y=alt.value(0), y2=alt.value(8), tooltip=["from", "to"]))  # a band along the top
+    if len(spoken):
+        said = pd.DataFrame([{"start": a, "end": b, "said": text, "from": clock(a)} for a, b, text in spoken])
+        layers.append(alt.Chart(said).mark_rect(color="#7c3aed", opacity=0.45).encode(
+            x=xs, x2="end:Q", y=alt.value(10), y2=alt.value(16), tooltip=["from", "said"]))  # under the truth band
     if channels:
         long = pd.DataFrame({"time": np.tile(times, len(channels)),  # long format: one row per (channel, time)
                              "score": np.concatenate([np.asarray(v, dtype=float) for v in channels.values()]),
                              "channel": np.repeat(list(channels), len(times))})
+        legend = alt.Legend(orient="top", direction="horizontal", title=None)  # one row: the plot keeps its height
         layers.append(alt.Chart(long).mark_line(strokeWidth=1, opacity=0.7).encode(
-            x=x, y=y, color=alt.Color("channel:N", legend=alt.Legend(orient="top"))))
+            x=x, y=y, color=alt.Color("channel:N", legend=legend)))
     if not len(times):
         return alt.layer(*layers).properties(height=height)
     layers.append(alt.Chart(df).mark_line(color="#2563eb", strokeWidth=2).encode(x=x, y=y))

@@ -30,7 +30,8 @@ def _ask(video: LibraryFile, question: str, s: Settings) -> None:
     st.session_state[ANSWER] = {
         "video": video.name, "question": question, "text": ans.text, "answerer": ans.answerer,
         "choice": ans.choice, "why_not_lvlm": why,
-        "evidence": [{"time": float(m.time), "score": float(m.score), "text": m.text} for m in ans.evidence],
+        "evidence": [{"time": float(m.time), "score": float(m.score), "text": m.text, "kind": m.kind}
+                     for m in ans.evidence],
     }
 
 
@@ -48,11 +49,14 @@ def ask_tab(video: LibraryFile, s: Settings) -> None:
         st.error(got["error"])
         return
     st.markdown(f"**{got['text'] or '(no answer)'}**")
-    how = "the vision-language model" if got["answerer"] == "lvlm" else "on-screen text (extractive)"
+    said = bool(got["evidence"]) and got["evidence"][0].get("kind") == "speech"
+    how = ("the vision-language model" if got["answerer"] == "lvlm"
+           else "what is said (extractive)" if said else "on-screen text (extractive)")
     why = got.get("why_not_lvlm")
     st.caption(f"answered by {how}" + (f" · no VLM: {why}" if why else ""))
     st.markdown("Evidence")
     for i, ev in enumerate(got["evidence"]):
         left, right = st.columns([1, 8])
         left.button(f"▶ {clock(ev['time'])}", key=f"evidence-{i}", on_click=state.seek_to, args=(ev["time"],))
-        right.caption(f"score {ev['score']:.2f}" + (f" · {ev['text']}" if ev.get("text") else ""))
+        what = {"speech": "said: ", "screen": "on screen: "}.get(ev.get("kind"), "")
+        right.caption(f"score {ev['score']:.2f}" + (f" · {what}{ev['text']}" if ev.get("text") else ""))

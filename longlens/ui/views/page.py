@@ -1,5 +1,5 @@
-"""One video's page: what it is, the player (once its browser copy is ready), indexing with a progress bar, and
-the Search / Ask / Batch tabs."""
+"""One video's page: what it is, the player (once its browser copy is ready) with the transcript beside it,
+indexing with a progress bar, and the Search / Ask / Batch tabs."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +16,7 @@ from longlens.ui.views.batch import batch_tab
 from longlens.ui.views.library import Settings
 from longlens.ui.views.player import player
 from longlens.ui.views.search import search_tab
+from longlens.ui.views.transcript import transcript_panel
 
 
 def _index(video: LibraryFile, s: Settings, *, build: bool):
@@ -53,16 +54,21 @@ def video_page(video: LibraryFile, library: Path, s: Settings, copies: BrowserCo
     info = got["info"]
     st.caption(f"{clock(info['duration'])} · {info['width']}×{info['height']} · {info['fps']:.3g} fps · "
                f"{info['codec']}" + (" · variable frame rate" if info["vfr"] else ""))
-    player(video, copies)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        player(video, copies)
     off = cached.retriever(s.indexing).clip_off_reason()
     if off:
         st.info(f"Visual channel (CLIP) is off: {off}. Searching with "
                 f"{', '.join(c for c in s.indexing.channels if c != 'clip') or 'no other channel'}.", icon="ℹ️")
     index = _index(video, s, build=False)
     if index is None:
-        st.warning("Not indexed yet: indexing decodes the video and reads its on-screen text (once; it is cached).")
+        st.warning("Not indexed yet: indexing decodes the video, reads its on-screen text and transcribes what is "
+                   "said (once; it is cached).")
         if st.button("Index this video", key="index", type="primary"):
             index = _index(video, s, build=True)
+    with right:
+        transcript_panel(index)
     search, ask, batch = st.tabs(["Search", "Ask", "Batch results"])
     with search:
         if index is None:

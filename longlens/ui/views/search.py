@@ -1,4 +1,5 @@
-"""Search: a text or picture query → timeline (score over time, keyframes, segments) and keyframe gallery."""
+"""Search: a text or picture query → timeline (score over time, keyframes, segments, when words are said and
+the speech curve), the sentences said that match, and the keyframe gallery."""
 from __future__ import annotations
 
 import io
@@ -9,7 +10,7 @@ from PIL import Image
 
 from longlens.core.errors import LonglensError
 from longlens.core.types import clock
-from longlens.retrieval import ScoreCurve, ground_segments
+from longlens.retrieval import ScoreCurve
 from longlens.ui import cached, state
 from longlens.ui.library import LibraryFile
 from longlens.ui.timeline import selection_params, timeline_chart
@@ -17,6 +18,8 @@ from longlens.ui.views.library import Settings
 
 GALLERY_COLUMNS = 4
 PICTURE_MAX_MB = 20
+SAID_HITS = 3  # sentences said shown under the timeline for a text query
+KIND_LABEL = {"speech": "said", "screen": "on screen"}
 
 
 def _query_image() -> tuple[np.ndarray | None, str | None]:
@@ -35,7 +38,7 @@ def _query_image() -> tuple[np.ndarray | None, str | None]:
 
 def search_tab(video: LibraryFile, index, s: Settings) -> None:
     """Query box, timeline and gallery for an indexed video."""
-    query = st.text_input("Find", key="query", placeholder="a few words seen or said on screen, or a description")
+    query = st.text_input("Find", key="query", placeholder="a few words seen on screen or said, or a description")
     image, image_key = _query_image()
     if not query.strip() and image is None:
         st.caption("Type a few words (or drop a picture) to see where they are in the video.")
@@ -51,10 +54,15 @@ def search_tab(video: LibraryFile, index, s: Settings) -> None:
     curve = ScoreCurve(got["times"], got["fused"], got["channels"], got["stats"])
     r = cached.retriever(s.indexing)
     keyframes = r.select(index, curve, min(s.budget, len(curve)), method=s.selector)
-    segments = ground_segments(curve.times, curve.fused, top=s.top, duration=index.duration)
+    text = None if image is not None else query.strip()
+    segments = r.segments(index, curve, text, image, top=s.top)  # a spoken hit's edges are the words said
     shown = st.toggle("Per-channel curves", key="show_channels")
-    chart = timeline_chart(curve.times, curve.fused, channels=curve.channels if shown else None,
-                           keyframes=[(m.time, m.score) for m in keyframes], segments=segments)
+    said = index.speech if index.speech is not None and index.speech.audio else None
+    # the speech curve is always drawn (when it scored the query); the others on request
+    channels = curve.channels if shown else {c: v for c, v in curve.channels.items() if c == "speech"}
+    chart = timeline_chart(curve.times, curve.fused, channels=channels,
+                           keyframes=[(m.time, m.score) for m in keyframes], segments=segments,
+                           spoken=[] if said is None else list(zip(said.starts, said.ends, said.texts)))
     st.altair_chart(chart, key=state.TIMELINE, on_select=lambda: state.on_timeline_select(state.TIMELINE),
                     selection_mode=selection_params(chart), width="stretch")
     st.caption("Click the curve to play from there, or a shaded segment to loop it.")
@@ -62,7 +70,25 @@ def search_tab(video: LibraryFile, index, s: Settings) -> None:
     for i, (col, seg) in enumerate(zip(cols, segments)):
         col.button(f"▶ {clock(seg.start)}–{clock(seg.end)} · {seg.score:.2f}", key=f"seg-{i}",
                    on_click=state.seek_to, args=(seg.start, seg.end))
+    if text and said is not None and len(said):
+        spoken_hits(r, index, text)
     gallery(video, keyframes)
+
+
+def spoken_hits(retriever, index, query: str) -> None:
+    """The sentences said that best match the query (as the extractive answerer ranks them), each with its
+    words and a button that plays from when they were said."""
+    from longlens.pipeline.extractive import MIN_RELEVANCE, spoken_runs
+
+    runs = [r for r in spoken_runs(retriever, index, query)[:SAID_HITS] if r.relevance >= MIN_RELEVANCE]
+    st.subheader(f"Said ({len(runs)})")
+    if not runs:
+        st.caption("Nothing said matches these words.")
+    for i, run in enumerate(runs):
+        left, right = st.columns([1, 8])
+        left.button(f"▶ {clock(run.time)}", key=f"said-hit-{i}", on_click=state.seek_to, args=(run.time,),
+                    help=f"play from {run.time:.1f} s")
+        right.caption(f"“{run.text}” · relevance {run.relevance:.2f}")
 
 
 def gallery(video: LibraryFile, moments: list) -> None:
@@ -82,4 +108,5 @@ def gallery(video: LibraryFile, moments: list) -> None:
             st.image(thumb, width="stretch")
             st.button(f"▶ {clock(m.time)}", key=f"hit-{i}", on_click=state.seek_to, args=(m.time,),
                       help=f"play from {m.time:.1f} s")
-            st.caption(f"score {m.score:.2f}" + (f" · {m.text}" if m.text else ""))
+            what = f"{KIND_LABEL[m.kind]}: " if m.kind in KIND_LABEL and m.text else ""
+            st.caption(f"score {m.score:.2f}" + (f" · {what}{m.text}" if m.text else ""))
