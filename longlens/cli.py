@@ -58,7 +58,8 @@ def _probe_summary(info) -> str:
     lines = [
         f"video:      {info.path}",
         f"duration:   {info.duration:.3f} s",
-        f"frames:     {info.frames} at {info.fps:.4g} fps average ({'variable' if info.vfr else 'constant'} frame rate)",
+        f"frames:     {info.frames} at {info.fps:.4g} fps average "
+        f"({'variable' if info.vfr else 'constant'} frame rate)",
         f"size:       {info.width}x{info.height}",
         f"codec:      {info.codec} (decoded with {info.backend})",
         f"timestamps: {ts}{more}",
@@ -74,7 +75,8 @@ def _audio_summary(streams) -> str:
     lines = []
     for s in streams:
         length = f", {s.duration:.3f} s" if s.duration is not None else ""
-        lines.append(f"audio {s.track}:    {s.codec}, {s.sample_rate} Hz, {s.channels} ch, starts at {s.start:.3f} s{length}"
+        lines.append(f"audio {s.track}:    {s.codec}, {s.sample_rate} Hz, {s.channels} ch, "
+                     f"starts at {s.start:.3f} s{length}"
                      + (f", language {s.language}" if s.language else "") + (" (default)" if s.default else ""))
     return "\n".join(lines)
 
@@ -221,7 +223,8 @@ def _retrieval_args(p) -> None:
     p.add_argument("--channels", type=_channels, default=d["--channels"], metavar="NAMES",
                    help=f"comma-separated, any of {', '.join(CHANNELS)} (default {','.join(d['--channels'])})")
     p.add_argument("--clip-model", default=d["--clip-model"], help="open_clip architecture (default %(default)s)")
-    p.add_argument("--clip-pretrained", default=d["--clip-pretrained"], help="open_clip pretrained tag (default %(default)s)")
+    p.add_argument("--clip-pretrained", default=d["--clip-pretrained"],
+                   help="open_clip pretrained tag (default %(default)s)")
     p.add_argument("--clip-checkpoint", default=d["--clip-checkpoint"],
                    help="local folder with open_clip_config.json + weights")
     _speech_args(p)
@@ -276,7 +279,8 @@ def _cmd_index(sub) -> None:
 
         for row in index_videos(a.videos, config=retrieval_config(a)):
             print(f"{row['video']}: {row['frames']} frames, channels {', '.join(row['channels']) or 'none'}; "
-                  f"cached: {', '.join(row['cached']) or 'nothing'}; computed: {', '.join(row['computed']) or 'nothing'}"
+                  f"cached: {', '.join(row['cached']) or 'nothing'}; "
+                  f"computed: {', '.join(row['computed']) or 'nothing'}"
                   + (f"; OCR ran on {row['ocr_calls']} frames" if row["ocr_calls"] is not None else "")
                   + f"; {row['seconds'].get('total', 0):.1f} s")
         return 0
@@ -316,9 +320,12 @@ def _answer_args(p) -> None:
     p.add_argument("--answerer", choices=ANSWERERS.names, default=_default(AskConfig, "answerer"),
                    help="auto (default): the VLM when one can be loaded, else answer from on-screen text (extractive)")
     p.add_argument("--frames", type=int, help=f"frame budget for the VLM (default {FRAMES})")
-    p.add_argument("--selector", choices=SELECTORS.names, help=f"how the VLM's frames are chosen (default {SELECTORS.default})")
-    p.add_argument("--zoom", action="store_true", help="coarse-to-fine (zoom-in) frame search (VLM; not with --reflect)")
-    p.add_argument("--reflect", action="store_true", help="rerank candidate windows by the VLM's P(yes) (VLM; not with --zoom)")
+    p.add_argument("--selector", choices=SELECTORS.names,
+                   help=f"how the VLM's frames are chosen (default {SELECTORS.default})")
+    p.add_argument("--zoom", action="store_true",
+                   help="coarse-to-fine (zoom-in) frame search (VLM; not with --reflect)")
+    p.add_argument("--reflect", action="store_true",
+                   help="rerank candidate windows by the VLM's P(yes) (VLM; not with --zoom)")
     # No default here: AskConfig leaves model / attn to longlens.lvlm.VlmConfig, which imports torch with its package
     p.add_argument("--model", help="VLM hub id or local directory (default: longlens.lvlm.VlmConfig's)")
     p.add_argument("--attn", choices=ATTENTION.names, help=f"the VLM's attention (default {ATTENTION.default})")
@@ -383,7 +390,8 @@ def _batch_report(s: dict, output: str, unit: str) -> int:
 
 @command
 def _cmd_ground(sub) -> None:
-    p = sub.add_parser("ground", help="resumable temporal-grounding batch: jobs JSONL in, one prediction line per id out")
+    p = sub.add_parser("ground",
+                       help="resumable temporal-grounding batch: jobs JSONL in, one prediction line per id out")
     p.add_argument("--input", required=True, help='JSONL of {"id", "video", "query"} or {"id", "video", "image"}')
     p.add_argument("--output", required=True, help="predictions JSONL (a .summary.json is written beside it)")
     p.add_argument("--format", choices=GROUNDING_FORMATS.names, default=GROUNDING_FORMATS.default,
@@ -436,7 +444,8 @@ def _cmd_ui(sub) -> None:
     p.add_argument("--library", help="folder of videos (default $LONGLENS_LIBRARY, else $LONGLENS_HOME/library)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default %(default)s)")
     p.add_argument("--host", default="localhost", help="interface to listen on (default %(default)s)")
-    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB, help="upload limit in MB (default %(default)s)")
+    p.add_argument("--max-upload-mb", type=int, default=DEFAULT_MAX_UPLOAD_MB,
+                   help="upload limit in MB (default %(default)s)")
     p.set_defaults(func=lambda a: run_ui(a.library or env.paths().library, a.port, host=a.host,
                                          max_upload_mb=a.max_upload_mb))
 

@@ -83,7 +83,8 @@ def bench(suite: str, *, out: str | Path | None = None, quick: bool = False) -> 
     result = getattr(importlib.import_module(module), fn)(quick=quick)
     figures = result.pop("figures", {})  # name -> PNG bytes, written beside the JSON
     result = {"suite": suite, "machine": machine(), "quick": quick, **result}
-    print(f"== longlens bench {suite} ({'GPU ' + result['machine'].get('gpu', '') if result['machine']['cuda'] else 'CPU'})")
+    hardware = "GPU " + result["machine"].get("gpu", "") if result["machine"]["cuda"] else "CPU"
+    print(f"== longlens bench {suite} ({hardware})")
     print(format_table(result.get("rows", [])))
     for note in result.get("notes", []):
         print(f"note: {note}")

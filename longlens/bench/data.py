@@ -32,7 +32,8 @@ def run(*, quick: bool = False) -> dict:
                     continue  # not installed
                 t = time.perf_counter()
                 probe(path, backend=backend)
-                rows.append({"step": "probe", "video": path.stem, "backend": backend, "seconds": time.perf_counter() - t})
+                rows.append({"step": "probe", "video": path.stem, "backend": backend,
+                             "seconds": time.perf_counter() - t})
                 for policy in (FixedRate(1.0), Uniform(64)):
                     t, n = time.perf_counter(), 0
                     for batch in iter_frames(path, policy, backend=backend, size=224, batch_size=64):

@@ -102,7 +102,8 @@ def run(*, quick: bool = False, kernels: str = "auto") -> dict:
     gpu = torch.cuda.is_available()
     spec = qwen35_08b_spec() if gpu else TinySpec(kind="qwen3_5")
     side = 256 if gpu else spec.frame  # 64 / 4 visual tokens per frame pair on GPU / CPU
-    counts = ([16, 128, 512] if quick else [16, 64, 256, 512, 1024]) if gpu else ([16, 64] if quick else [16, 64, 256, 1024])
+    counts = (([16, 128, 512] if quick else [16, 64, 256, 512, 1024]) if gpu
+              else ([16, 64] if quick else [16, 64, 256, 1024]))
     sparsity = SparsityConfig() if gpu else SparsityConfig(block_size=16, sink_blocks=1, window_blocks=4, topk_blocks=4)
     warmup, repeat = (2, 5) if gpu else (2, 3)
     device = "cuda" if gpu else "cpu"
@@ -113,7 +114,8 @@ def run(*, quick: bool = False, kernels: str = "auto") -> dict:
     pad = proc.tokenizer.pad_token_id
     rows: list[dict] = []
     for n in counts:
-        prompt = build_prompt(_frames(n, side, 3600.0, rng), qa_instruction("What happens?"), duration=3600.0, native=True)
+        prompt = build_prompt(_frames(n, side, 3600.0, rng), qa_instruction("What happens?"), duration=3600.0,
+                              native=True)
         inputs = to_inputs(proc, prompt, frame_pixels=side * side, device=device)
         if gpu:
             inputs["pixel_values_videos"] = inputs["pixel_values_videos"].to(torch.bfloat16)
@@ -124,12 +126,13 @@ def run(*, quick: bool = False, kernels: str = "auto") -> dict:
             if attn == "sparse":
                 use_sparse_attention(model, sparsity, kernels=kernels)
             with torch.inference_mode():
-                prefill = measure(lambda: model(**inputs, logits_to_keep=1), warmup=warmup, repeat=repeat)
+                prefill = measure(lambda inputs=inputs: model(**inputs, logits_to_keep=1), warmup=warmup,
+                                  repeat=repeat)
                 decode = _decode_ms(model, inputs, pad, repeat=repeat)
                 stats = sparse_stats(model)
                 if stats is not None:
                     stats.reset()
-                peak = _peak_mib(lambda: model(**inputs, logits_to_keep=1))
+                peak = _peak_mib(lambda inputs=inputs: model(**inputs, logits_to_keep=1))
             row = {
                 "frames": n,
                 "tokens": tokens,
@@ -158,6 +161,7 @@ def run(*, quick: bool = False, kernels: str = "auto") -> dict:
         notes.append("CPU: kernels run as their PyTorch reference twins and the model is tiny: ratios only, "
                      "not speed claims; peak_mib from the torch CPU allocator (profiler memory events)")
     else:
-        notes.append("sdpa runs transformers' torch Gated DeltaNet (no flash-linear-attention installed); sparse runs ours")
+        notes.append("sdpa runs transformers' torch Gated DeltaNet (no flash-linear-attention installed); "
+                     "sparse runs ours")
     meta = {"spec": spec.__dict__, "sparsity": sparsity.__dict__, "kernels": kernels, "decode_tokens": DECODE_TOKENS}
     return {"rows": rows, "notes": notes, "meta": meta}

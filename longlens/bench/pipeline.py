@@ -27,7 +27,8 @@ def _videos(root: Path, n: int, duration: float, queries: int) -> Path:
         truth = make_video(path, demo_spec(duration=duration, seed=v), show_progress=False)
         facts = {c["text"]: (c["start"], c["end"]) for c in truth.captions if c["kind"] == "caption"}
         for i in range(queries):
-            rows.append({"id": f"v{v}-q{i}", "video": str(path), "query": QUESTIONS[i], "windows": [list(facts[FACTS[i]])]})
+            rows.append({"id": f"v{v}-q{i}", "video": str(path), "query": QUESTIONS[i],
+                         "windows": [list(facts[FACTS[i]])]})
     jobs = root / "jobs.jsonl"
     jobs.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return jobs

@@ -44,7 +44,8 @@ def index_rows(video: Path, duration: float, models_dir: Path, tmp: Path) -> lis
         cache.mkdir()
         (cache / "models").symlink_to(models_dir, target_is_directory=True)
         t = time.perf_counter()
-        idx = Retriever(RetrievalConfig(channels=channels, cache_dir=cache, progress=False)).index(video, progress=False)
+        retriever = Retriever(RetrievalConfig(channels=channels, cache_dir=cache, progress=False))
+        idx = retriever.index(video, progress=False)
         wall = time.perf_counter() - t
         speech = idx.stats["seconds"].get("speech")
         rows.append({"step": f"index {name} ({' + '.join(['frames', *channels])})", "audio s": duration, "wall s": wall,
@@ -97,7 +98,9 @@ def run(*, quick: bool = False) -> dict:
                       "WER against the espeak-ng script, numbers spelled digit by digit on both sides",
                       f"the talk is {TALK_S:.0f} s of speech then {QUIET_S:.0f} s of silence, repeated; "
                       "VAD on should cost about the speech, VAD off the whole audio",
-                      "Whisper base int8 on CPU (float16 on CUDA), offline weights from the speech extra; beam 5 is the default",
-                      "index rows: 'speech channel s' is the speech channel's own time (transcription + sentence embedding); "
+                      "Whisper base int8 on CPU (float16 on CUDA), offline weights from the speech extra; "
+                      "beam 5 is the default",
+                      "index rows: 'speech channel s' is the speech channel's own time "
+                      "(transcription + sentence embedding); "
                       "'speech / video' its fraction of the video's duration (target <= 0.15)"],
             "meta": {"minutes": minutes, "seed": SEED, "window_s": asr.WINDOW_S}}

@@ -141,13 +141,15 @@ def tiny_processor(spec: TinySpec):
             size={"shortest_edge": side * side, "longest_edge": 4096 * side * side},
             cap_pixels_per_frame=False,
         )
-        return Qwen3VLProcessor(image_processor=image, tokenizer=tok, video_processor=video, chat_template=CHAT_TEMPLATE)
+        return Qwen3VLProcessor(image_processor=image, tokenizer=tok, video_processor=video,
+                                chat_template=CHAT_TEMPLATE)
     if spec.kind == "qwen2_5_vl":
         from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
         image = Qwen2VLImageProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, size=image_size)
         video = Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2)
-        return Qwen2_5_VLProcessor(image_processor=image, tokenizer=tok, video_processor=video, chat_template=CHAT_TEMPLATE)
+        return Qwen2_5_VLProcessor(image_processor=image, tokenizer=tok, video_processor=video,
+                                   chat_template=CHAT_TEMPLATE)
     raise ValueError(f"unknown tiny model kind {spec.kind!r}; choose from {KINDS}")
 
 
@@ -217,7 +219,8 @@ def tiny_config(spec: TinySpec, tok=None):
     if spec.kind == "qwen2_5_vl":
         from transformers import Qwen2_5_VLConfig
 
-        text.update(rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0, "mrope_section": _split3(spec.head_dim // 2)})
+        text.update(rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0,
+                                     "mrope_section": _split3(spec.head_dim // 2)})
         vision.update(window_size=56, fullatt_block_indexes=[spec.vision_depth - 1], hidden_act="silu")
         return Qwen2_5_VLConfig(text_config=text, vision_config=vision, **ids)
     raise ValueError(f"unknown tiny model kind {spec.kind!r}; choose from {KINDS}")

@@ -28,7 +28,8 @@ class Paths:
     @classmethod
     def under(cls, home: str | os.PathLike | None = None, *, cache=None, library=None) -> Paths:
         h = Path(home).expanduser() if home else default_home()
-        return cls(h, Path(cache).expanduser() if cache else h / "cache", Path(library).expanduser() if library else h / "library")
+        return cls(h, Path(cache).expanduser() if cache else h / "cache",
+                   Path(library).expanduser() if library else h / "library")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Paths:

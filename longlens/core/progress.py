@@ -59,7 +59,8 @@ def progress(iterable: Iterable[T] | None = None, *, total: int | float | None =
     it either way."""
     listener = _listener.get()
     if listener is None:
-        return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(show), dynamic_ncols=True, **kw)
+        return tqdm(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(show), dynamic_ncols=True,
+                    **kw)
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
     return _Bar(iterable, total=total, desc=desc, unit=unit, disable=not progress_enabled(show), dynamic_ncols=True,

@@ -96,7 +96,8 @@ QA_FORMATS = Registry("question format", {
 ANSWERERS = Registry("answerer", {"auto": None, "lvlm": None, "extractive": None})
 
 # Where batch jobs run.
-ENGINES = Registry("engine", {"local": "longlens.pipeline.engines:LocalEngine", "ray": "longlens.pipeline.engines:RayEngine"})
+ENGINES = Registry("engine", {"local": "longlens.pipeline.engines:LocalEngine",
+                              "ray": "longlens.pipeline.engines:RayEngine"})
 
 # The VLM's attention: "sparse" = our kernels (block-sparse softmax in the full-attention layers, our chunked
 # gated delta rule in the linear ones); "sdpa" / "eager" = the model's stock attention.

@@ -86,7 +86,8 @@ def _describe(src: Source, origin: float) -> list[AudioStream]:
         cc = s.codec_context
         out.append(AudioStream(
             track=k, index=s.index, codec=cc.name if cc is not None else "unknown", sample_rate=int(s.rate or 0),
-            channels=int(s.channels or 0), start=round(start, 6), duration=None if duration is None else round(duration, 6),
+            channels=int(s.channels or 0), start=round(start, 6),
+            duration=None if duration is None else round(duration, 6),
             language=None if lang == "und" else lang, default=k == default,
         ))
     return out

@@ -266,8 +266,8 @@ def describe(times: np.ndarray, *, path: str, width: int, height: int, codec: st
     fps = (n - 1) / span if span > 0 else nominal_fps
     vfr = bool(n > 2 and np.max(np.abs(diffs - step)) > max(0.1 * step, 0.002))
     return VideoInfo(
-        path=path, duration=round(float(times[-1] + step), 6) if n else 0.0, fps=round(float(fps), 6), vfr=vfr, frames=n,
-        width=width, height=height, codec=codec, backend=backend,
+        path=path, duration=round(float(times[-1] + step), 6) if n else 0.0, fps=round(float(fps), 6), vfr=vfr,
+        frames=n, width=width, height=height, codec=codec, backend=backend,
         timestamps=[float(round(x, 6)) for x in times[:N_TIMESTAMPS]], truncated=truncated,
     )
 
@@ -407,7 +407,8 @@ class DecordReader:
             raise VideoDecodeError(f"{src.path}: decord cannot open it ({_short(e)})") from e
         n = len(self.vr)
         # decord reports float32 seconds (0.1379999965; +-0.12 ms at one hour): keep whole milliseconds
-        self.times = np.round(self.vr.get_frame_timestamp(list(range(n)))[:, 0].astype(np.float64), 3) if n else np.zeros(0)
+        self.times = (np.round(self.vr.get_frame_timestamp(list(range(n)))[:, 0].astype(np.float64), 3) if n
+                      else np.zeros(0))
         if n and (np.any(np.diff(self.times) < 0) or self.times[-1] > 1e7):
             raise VideoDecodeError(f"{src.path}: decord reports implausible frame times "
                                    f"({self.times[0]:.6g} .. {self.times[-1]:.6g} s)")

@@ -65,7 +65,8 @@ def _use_native(vlm: VLM, stamps: str, fmt: str) -> bool:
 def visual_token_count(vlm: VLM, input_ids: torch.Tensor) -> int:
     """Number of image / video placeholder tokens (what the vision tower's outputs replace) in the prompt."""
     config = vlm.model.config
-    ids = {getattr(config, k, None) for k in ("image_token_id", "video_token_id", "image_token_index", "video_token_index")}
+    ids = {getattr(config, k, None)
+           for k in ("image_token_id", "video_token_id", "image_token_index", "video_token_index")}
     ids.discard(None)
     return int(sum((input_ids == i).sum().item() for i in ids))
 
@@ -203,7 +204,8 @@ def yes_no_probs(
     """(P(Yes), P(No)) of the model's next token after "Does this clip contain the answer to ...?",
     each summed over the spellings' first tokens, from the full softmax (so P(Yes) + P(No) <= 1)."""
     instruction = prompts.reflection_instruction(question)
-    _, inputs = _prepare(vlm, frames, instruction, duration=duration, fmt=fmt, buckets=buckets, stamps=stamps, frame_pixels=frame_pixels)
+    _, inputs = _prepare(vlm, frames, instruction, duration=duration, fmt=fmt, buckets=buckets, stamps=stamps,
+                         frame_pixels=frame_pixels)
     yes, no = yes_no_token_ids(vlm.processor.tokenizer)
     with torch.inference_mode():
         logits = vlm.model(**inputs, use_cache=False).logits[0, -1].float()

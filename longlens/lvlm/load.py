@@ -33,7 +33,8 @@ class VLM:
     @property
     def native_video_stamps(self) -> bool:
         """True when the processor writes each video frame's timestamp itself (Qwen3-VL, Qwen3.5)."""
-        return callable(getattr(self.processor, "_calculate_timestamps", None)) and hasattr(self.processor, "video_processor")
+        return (callable(getattr(self.processor, "_calculate_timestamps", None))
+                and hasattr(self.processor, "video_processor"))
 
     @property
     def stats(self):

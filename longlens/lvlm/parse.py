@@ -35,7 +35,8 @@ def _times(text: str) -> list[tuple[int, int, float, float | None]]:
     out = []
     for m in _TIME.finditer(text):
         if m.group("h") is not None:
-            out.append((m.start(), m.end(), int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s")), 1.0))
+            seconds = int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s"))
+            out.append((m.start(), m.end(), seconds, 1.0))
         elif m.group("mm") is not None:
             out.append((m.start(), m.end(), int(m.group("mm")) * 60 + float(m.group("ss")), 1.0))
         else:

@@ -93,7 +93,8 @@ def _header(n: int, duration: float, fmt: str, buckets: int, native: bool, spoke
     said = (f" Between them, {spoken} lines marked [speech] give what is said in the video, each at the time it "
             "was said." if not native else f" After the video, {spoken} lines marked [speech] give what is said in it, "
             "each with the time it was said.") if spoken else ""
-    return head + f"Here are {n} frames from it in time order, {how}. Timestamps are absolute times in the video." + said
+    return (head + f"Here are {n} frames from it in time order, {how}. Timestamps are absolute times in the video."
+            + said)
 
 
 @dataclass
@@ -156,7 +157,8 @@ def build_prompt(
     if duration <= 0 or duration < times[-1] - 1e-6:
         raise InputError(f"duration {duration} s must be > 0 and cover the last frame at {times[-1]:.3f} s")
     lines = spoken_lines(said, budget=speech_tokens, count=count_tokens, fmt=fmt, duration=duration, buckets=buckets)
-    content: list[dict] = [{"type": "text", "text": _header(len(frames), duration, fmt, buckets, native, len(lines)) + "\n"}]
+    header = _header(len(frames), duration, fmt, buckets, native, len(lines))
+    content: list[dict] = [{"type": "text", "text": header + "\n"}]
     prompt = Prompt(messages=[], times=times, speech=[line for _, line in lines])
     if native:
         shapes = {np.asarray(f.image).shape for f in frames}
@@ -253,12 +255,14 @@ def to_inputs(processor, prompt: Prompt, *, frame_pixels: int | None = None, dev
         videos_kwargs = {"video_metadata": [dict(prompt.video_metadata)], "do_sample_frames": False}
         if frame_pixels:
             n = len(prompt.video) + len(prompt.video) % 2
-            videos_kwargs["size"] = {"shortest_edge": factor * factor * n, "longest_edge": max(frame_pixels, factor * factor) * n}
+            videos_kwargs["size"] = {"shortest_edge": factor * factor * n,
+                                     "longest_edge": max(frame_pixels, factor * factor) * n}
         kwargs["videos_kwargs"] = videos_kwargs
     else:
         kwargs["images"] = prompt.images
         if frame_pixels:
-            kwargs["images_kwargs"] = {"size": {"shortest_edge": factor * factor, "longest_edge": max(frame_pixels, factor * factor)}}
+            kwargs["images_kwargs"] = {"size": {"shortest_edge": factor * factor,
+                                                "longest_edge": max(frame_pixels, factor * factor)}}
     inputs = processor(**kwargs)
     return inputs.to(device) if device is not None else inputs
 

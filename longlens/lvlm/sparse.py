@@ -194,10 +194,11 @@ def sparse_attention_forward(
     backend = state.kernels if state is not None else KERNEL_BACKENDS.default
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     q_len, k_len = query.shape[2], key.shape[2]
-    if kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None or not causal or attention_mask is not None:
+    if (kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None or not causal
+            or attention_mask is not None):
         if attention_mask is not None:
-            _warn_once("mask", "sparse attention got a materialized mask (padding or a custom mask): dense SDPA for such "
-                               "calls")
+            _warn_once("mask", "sparse attention got a materialized mask (padding or a custom mask): dense SDPA "
+                               "for such calls")
         elif not causal:
             _warn_once("noncausal", "sparse attention got a non-causal layer (%s): dense SDPA", type(module).__name__)
         out = _sdpa(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal, **kwargs)
@@ -208,7 +209,8 @@ def sparse_attention_forward(
     q = query.transpose(1, 2)  # [B, Tq, Hq, D]
     k = key.transpose(1, 2)  # [B, Tk, Hkv, D]
     v = value.transpose(1, 2)
-    sel = dict(block_size=cfg.block_size, sink_blocks=cfg.sink_blocks, window_blocks=cfg.window_blocks, topk_blocks=cfg.topk_blocks)
+    sel = dict(block_size=cfg.block_size, sink_blocks=cfg.sink_blocks, window_blocks=cfg.window_blocks,
+               topk_blocks=cfg.topk_blocks)
     block_mask = select_blocks(q, k, causal=True, **sel)  # bool [B, Hq, nQ, nK]
     out = block_sparse_attention(q, k, v, causal=True, scale=scaling, block_mask=block_mask, backend=backend, **sel)
     if state is not None:
@@ -300,7 +302,8 @@ def _install_routers(module_name: str) -> None:
     for name in _GDN_FUNCS:
         fn = getattr(mod, name, None)
         if fn is None:
-            raise InputError(f"{module_name} has no {name}: this transformers version's Gated DeltaNet is not supported")
+            raise InputError(f"{module_name} has no {name}: "
+                             "this transformers version's Gated DeltaNet is not supported")
         originals[name] = fn
         setattr(mod, name, _router(name, fn))
     _routed_modules[module_name] = originals
@@ -361,7 +364,8 @@ def _softmax_attention_modules(model, text_config) -> list[torch.nn.Module]:
     """Attention modules of the language model (they hold the text config; the vision tower's don't)."""
     found = []
     for module in model.modules():
-        if getattr(module, "config", None) is text_config and hasattr(module, "layer_idx") and hasattr(module, "is_causal"):
+        if (getattr(module, "config", None) is text_config and hasattr(module, "layer_idx")
+                and hasattr(module, "is_causal")):
             if any(hasattr(module, p) for p in ("q_proj", "qkv_proj", "qkv")):
                 found.append(module)
     return found

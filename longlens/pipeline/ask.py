@@ -2,7 +2,8 @@
 
 index (cached) → score the question on every channel → select frames (a selector, or zoom-in; optionally
 reranked by the VLM's reflection) → answer: the VLM fed timestamp-stamped frames and the sentences said
-("lvlm"), or the text shown or said itself ("extractive"); "auto" uses the VLM when one can be loaded and says which one answered.
+("lvlm"), or the text shown or said itself ("extractive"); "auto" uses the VLM when one can be loaded and says
+which one answered.
 The options are an `AskConfig` (pipeline.config), which refuses the combinations it cannot honour.
 """
 from __future__ import annotations
@@ -102,7 +103,8 @@ def _reflected(vlm, retriever: Retriever, index, curve, question: str, *, window
         if inside.size == 0:
             continue
         pick = inside[np.linspace(0, inside.size - 1, min(per_window, inside.size)).round().astype(int)]
-        clip = read_frames(index.video, AtTimes(tuple(float(curve.times[i]) for i in pick)), backend=retriever.config.backend)
+        clip = read_frames(index.video, AtTimes(tuple(float(curve.times[i]) for i in pick)),
+                           backend=retriever.config.backend)
         p = lvlm_reflect(vlm, clip, question)
         log.info("reflection: %.1f-%.1f s P(yes)=%.3f", seg.start, seg.end, p)
         fused[inside] += 2.0 * (p - 0.5)
@@ -115,6 +117,7 @@ def answer_json(ans: Answer) -> dict:
         "answer": ans.text,
         "answerer": ans.answerer,
         "choice": ans.choice,
-        "evidence": [{"time": round(float(m.time), 3), "score": round(float(m.score), 4), "text": m.text, "kind": m.kind}
+        "evidence": [{"time": round(float(m.time), 3), "score": round(float(m.score), 4), "text": m.text,
+                      "kind": m.kind}
                      for m in ans.evidence],
     }

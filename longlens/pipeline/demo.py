@@ -87,7 +87,8 @@ def demo_jobs(video: Path, truth: dict, spec_pictures, out: Path) -> Path:
     rows = []
     for c in sorted((c for c in truth["captions"] if c["kind"] == "caption"), key=lambda c: c["start"]):
         i = FACTS.index(c["text"])
-        rows.append({"id": f"fact-{i}", "video": video.name, "query": QUESTIONS[i], "windows": [[c["start"], c["end"]]]})
+        rows.append({"id": f"fact-{i}", "video": video.name, "query": QUESTIONS[i],
+                     "windows": [[c["start"], c["end"]]]})
     for i, said in enumerate(truth.get("speech", [])):
         rows.append({"id": f"spoken-{i}", "video": video.name, "query": said["question"],
                      "windows": [[said["start"], said["end"]]]})
@@ -96,7 +97,8 @@ def demo_jobs(video: Path, truth: dict, spec_pictures, out: Path) -> Path:
         if not png.is_file():
             with atomic_path(png) as tmp:
                 Image.fromarray(spec_pictures[p["index"]].image).save(tmp, format="PNG")
-        rows.append({"id": f"picture-{p['index']}", "video": video.name, "image": png.name, "windows": [[p["start"], p["end"]]]})
+        rows.append({"id": f"picture-{p['index']}", "video": video.name, "image": png.name,
+                     "windows": [[p["start"], p["end"]]]})
     path = out / f"{DEMO_NAME}.jobs.jsonl"
     write_jsonl(rows, path)
     return path

@@ -5,8 +5,8 @@ dataclass of its settings with `run(task, groups, emit)`.
 
 A task is a picklable object with `setup() -> state` (once per worker: load models) and
 `run(state, video, jobs) -> Iterator[row]` (one video's queries: exactly one row per job, in order; it
-catches per-item errors itself and yields error rows). Engines stream rows to `emit` as items finish; an item whose worker died while it
-was running gets an error row, and the rest of the batch goes on.
+catches per-item errors itself and yields error rows). Engines stream rows to `emit` as items finish; an item
+whose worker died while it was running gets an error row, and the rest of the batch goes on.
 """
 from __future__ import annotations
 
@@ -110,7 +110,8 @@ def _local_round(task, todo, emit, workers, ctx, messages) -> dict[str, list[Job
             emit(payload)
         return True
 
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker, initargs=(task, messages))
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker,
+                               initargs=(task, messages))
     broken = False
     try:
         futures = [pool.submit(_run_group, video, jobs) for video, jobs in todo.items()]
@@ -134,7 +135,8 @@ def _local_round(task, todo, emit, workers, ctx, messages) -> dict[str, list[Job
     died = [i for i in started if i not in finished]
     for i in died:
         j = by_id[i]
-        msg = "worker process died while processing this item (crash, out of memory or killed)" if broken else "worker raised an unexpected error"
+        msg = ("worker process died while processing this item (crash, out of memory or killed)" if broken
+               else "worker raised an unexpected error")
         emit(error_row(j.id, msg, video=j.video))
         finished.add(i)
     rest = {v: [j for j in js if j.id not in finished] for v, js in todo.items()}
@@ -224,4 +226,5 @@ def _run_ray(task: Task, groups: dict[str, list[Job]], emit: Emit, *, workers: i
     for js in groups.values():
         for j in js:
             if j.id not in seen:
-                emit(error_row(j.id, "Ray worker failed on this video (actor died or task failed twice)", video=j.video))
+                emit(error_row(j.id, "Ray worker failed on this video (actor died or task failed twice)",
+                               video=j.video))

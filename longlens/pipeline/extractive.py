@@ -151,4 +151,5 @@ def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], ev
     o = int(np.argmax(support.max(axis=1)))
     r = int(np.argmax(support[o]))
     moments = [_cited(index, curve, top[r])] + [_cited(index, curve, t) for i, t in enumerate(top) if i != r]
-    return Answer(text=f"{marks[o]}. {bare[o]}", answerer="extractive", choice=marks[o], evidence=moments[:evidence], parsed=marks[o])
+    return Answer(text=f"{marks[o]}. {bare[o]}", answerer="extractive", choice=marks[o], evidence=moments[:evidence],
+                  parsed=marks[o])

@@ -73,7 +73,8 @@ def read_jobs(path: str | Path, *, format: str = GROUNDING_FORMATS.default,
         jobs, errors = _read_lines(path, lambda rec, n: _job_from_record(rec, n, path.parent))
     else:
         samples = load_grounding(path, format, video_dir)
-        jobs = [Job(id=s.id, video=str(s.video), query=s.query, image=s.image, line=i + 1) for i, s in enumerate(samples)]
+        jobs = [Job(id=s.id, video=str(s.video), query=s.query, image=s.image, line=i + 1)
+                for i, s in enumerate(samples)]
         errors = []
     _reject_duplicates(jobs)
     return jobs, errors

@@ -48,7 +48,8 @@ class ResultLog:
         self.done: dict[str, dict] = {}  # id -> kept row
         self.attempts: dict[str, int] = {}  # id -> attempts so far, for ids to retry
         if self.path.exists() and self.path.stat().st_size and not (resume or overwrite):
-            raise InputError(f"output {self.path} already exists: pass --resume to continue it or --overwrite to start over")
+            raise InputError(f"output {self.path} already exists: "
+                             "pass --resume to continue it or --overwrite to start over")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if resume and self.path.exists():

@@ -38,7 +38,8 @@ def test_charades_sta(tmp_path):
     assert samples[0].windows == [(24.3, 30.4)] and samples[0].query == "person turn a light on."
     out = tmp_path / "out.txt"
     datasets.write_charades_sta(samples, out)
-    assert out.read_text() == "3MSZA 24.30 30.40##person turn a light on.\nAO8RW 0.00 6.90##a person is putting a book on a shelf.\n"
+    assert out.read_text() == ("3MSZA 24.30 30.40##person turn a light on.\n"
+                               "AO8RW 0.00 6.90##a person is putting a book on a shelf.\n")
     assert [(s.video, s.windows, s.query) for s in datasets.load_charades_sta(out)] == \
         [("3MSZA", s.windows, s.query) for s in samples[:1]] + [("AO8RW", samples[1].windows, samples[1].query)]
 
@@ -51,7 +52,8 @@ def test_qvhighlights_and_activitynet(tmp_path):
     assert samples[0].duration == 150 and samples[1].windows == []
     datasets.write_qvhighlights(samples, tmp_path / "qv2.jsonl")
     again = datasets.load_qvhighlights(tmp_path / "qv2.jsonl")
-    assert [(s.id, s.video, s.query, s.windows) for s in again] == [(s.id, s.video, s.query, s.windows) for s in samples]
+    assert ([(s.id, s.video, s.query, s.windows) for s in again]
+            == [(s.id, s.video, s.query, s.windows) for s in samples])
     assert json.loads((tmp_path / "qv2.jsonl").read_text().splitlines()[0])["qid"] == 2579
 
     an = tmp_path / "val_1.json"
@@ -60,7 +62,8 @@ def test_qvhighlights_and_activitynet(tmp_path):
     assert [s.id for s in samples] == ["v_QOlSCBRmfWY#0", "v_QOlSCBRmfWY#1"]
     assert samples[1].query == "She then dances around." and samples[1].windows == [(17.37, 60.81)]
     datasets.write_activitynet(samples, tmp_path / "an2.json")
-    assert json.loads((tmp_path / "an2.json").read_text())["v_QOlSCBRmfWY"]["timestamps"] == ANET["v_QOlSCBRmfWY"]["timestamps"]
+    written = json.loads((tmp_path / "an2.json").read_text())
+    assert written["v_QOlSCBRmfWY"]["timestamps"] == ANET["v_QOlSCBRmfWY"]["timestamps"]
 
 
 def test_format_detection_and_our_jsonl_round_trip(tmp_path, rng):
@@ -109,14 +112,17 @@ def test_malformed_records_are_named_by_line(tmp_path):
 VIDEOMME = [{"video_id": "001", "duration": "short", "domain": "Knowledge", "sub_category": "Humanity & History",
              "url": "https://www.youtube.com/watch?v=fFjv93ACGo8", "videoID": "fFjv93ACGo8", "question_id": "001-1",
              "task_type": "Counting Problem", "question": "When demonstrating the Germany modern Christmas tree "
-             "is initially decorated with apples, candles and berries, which kind of the decoration has the largest number?",
+             "is initially decorated with apples, candles and berries, which kind of the decoration has the "
+             "largest number?",
              "options": ["A. Apples.", "B. Candles.", "C. Berries.", "D. The three kinds are of the same number."],
              "answer": "C"}]
 LVBENCH = {"key": "Cm73ma6Ibcs", "type": "sport", "video_info": {"duration_minutes": 118.2, "fps": 30},
-           "qa": [{"uid": "1", "question": "What year appears in the opening caption of the video?\n(A) 1636\n(B) 1366\n(C) 1363\n(D) 1633",
+           "qa": [{"uid": "1", "question": "What year appears in the opening caption of the video?\n"
+                                           "(A) 1636\n(B) 1366\n(C) 1363\n(D) 1633",
                    "answer": "D", "question_type": ["key information retrieval"], "time_reference": "00:15-00:19"}]}
 LVB = [{"video_id": "86CxyhFV9MI", "question": "In the video, which subtitles appear at the same time as a man?",
-        "question_wo_referring_query": "Which subtitles appear at the same time?", "candidates": ["promisc", "and", "the", "it"],
+        "question_wo_referring_query": "Which subtitles appear at the same time?",
+        "candidates": ["promisc", "and", "the", "it"],
         "correct_choice": 2, "position": [1, 2], "topic_category": "NP-News-Programs", "question_category": "TOS",
         "level": "L1-Perception", "id": "86CxyhFV9MI_0", "video_path": "86CxyhFV9MI.mp4",
         "subtitle_path": "86CxyhFV9MI_en.json", "duration": 207.8, "starting_timestamp_for_subtitles": 0}]

@@ -139,7 +139,8 @@ def test_webm_and_bad_specs(tmp_path):
     with pytest.raises(InputError, match="suffix"):
         make_video(tmp_path / "clip.gif", SynthSpec(duration=1.0))
     with pytest.raises(InputError, match="empty"):
-        make_video(tmp_path / "x.mp4", SynthSpec(duration=1.0, pictures=[Picture(0, 1, make_picture(0), box=(0.5, 0.5, 0.5, 0.9))]))
+        make_video(tmp_path / "x.mp4",
+                   SynthSpec(duration=1.0, pictures=[Picture(0, 1, make_picture(0), box=(0.5, 0.5, 0.5, 0.9))]))
     assert not list(tmp_path.glob("x*")) and not list(tmp_path.glob(".x*"))  # nothing half-written left behind
 
 

@@ -30,7 +30,8 @@ def ours(target, q, k, v, **kw):
 
 def twin(q, k, v, mask, causal=True):
     """The naive twin in fp32 on the given block mask."""
-    return naive.block_sparse_attention(q.float(), k.float(), v.float(), mask, block_size=BS, causal=causal, scale=D ** -0.5)
+    return naive.block_sparse_attention(q.float(), k.float(), v.float(), mask, block_size=BS, causal=causal,
+                                        scale=D ** -0.5)
 
 
 def check_lse(target, lse, ref):
@@ -146,7 +147,8 @@ def test_non_causal_matches_naive(target, Tk, Tq):
 
 @pytest.mark.parametrize("cfg", [dict(sink_blocks=1, window_blocks=2, topk_blocks=2),
                                  dict(sink_blocks=2, window_blocks=1, topk_blocks=3),
-                                 dict(sink_blocks=0, window_blocks=0, topk_blocks=4)], ids=["s1w2k2", "s2w1k3", "s0w0k4"])
+                                 dict(sink_blocks=0, window_blocks=0, topk_blocks=4)],
+                         ids=["s1w2k2", "s2w1k3", "s0w0k4"])
 @pytest.mark.parametrize("heads", GQA)
 @pytest.mark.parametrize("Tk,Tq", [(63, 63), (200, 200), (300, 300), (300, 1), (200, 45)])
 def test_selection_is_sinks_window_topk(cpu, Tk, Tq, heads, cfg):

@@ -98,5 +98,6 @@ def test_reflection_is_a_probability(make_vlm, frames_at, kind, times):
     with torch.inference_mode():
         logits = vlm.model(**inputs).logits[0, -1]
     logp = logits.log_softmax(-1)
-    expect = torch.logsumexp(logp[yes], 0).exp() / (torch.logsumexp(logp[yes], 0).exp() + torch.logsumexp(logp[no], 0).exp())
+    yes_mass, no_mass = torch.logsumexp(logp[yes], 0).exp(), torch.logsumexp(logp[no], 0).exp()
+    expect = yes_mass / (yes_mass + no_mass)
     assert r == pytest.approx(float(expect), rel=1e-4)

@@ -146,7 +146,8 @@ def test_triton_kernels_inside_the_model(make_vlm, frames_at, monkeypatch):
     triton_calls = []  # calls of the Triton entries of the softmax and the Gated DeltaNet layers
     for module, name in ((bs_kernel, "block_sparse_fwd"), (la_chunk, "chunk_fwd")):
         calls, real = [], getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *a, _calls=calls, _real=real, **kw: _calls.append(1) or _real(*a, **kw))
+        monkeypatch.setattr(module, name,
+                            lambda *a, _calls=calls, _real=real, **kw: _calls.append(1) or _real(*a, **kw))
         triton_calls.append(calls)
     ref = net(**inputs).logits
     ref_tokens = net.generate(**inputs, max_new_tokens=2, do_sample=False, pad_token_id=pad)

@@ -36,7 +36,8 @@ def test_extractive_answer_is_one_caption_when_two_share_the_screen(tmp_path, re
 
     start = float(rng.integers(2, 10))
     spec = SynthSpec(duration=24.0, captions=[Caption(start, start + 8, FACTS[1])], seed=int(rng.integers(1000)),
-                     distractors=[Caption(start - 1, start + 9, DISTRACTORS[1], pos="top", fg=(255, 255, 0), bg=(40, 40, 40))])
+                     distractors=[Caption(start - 1, start + 9, DISTRACTORS[1], pos="top", fg=(255, 255, 0),
+                                          bg=(40, 40, 40))])
     path = tmp_path / "shared.mp4"
     make_video(path, spec, show_progress=False)
     ans = ask(str(path), QUESTIONS[1], answerer="extractive", retriever=retriever)

@@ -38,7 +38,8 @@ def _jobs_with_truth(videos, tmp_path) -> list[dict]:
     for job in caption_jobs(videos):
         name, fact = job["id"].split("-")
         rows.append({**job, "windows": [list(videos[name]["windows"][int(fact)])]})
-    rows.append({"id": "pic", "video": videos["b"]["path"], "image": str(png), "windows": [list(videos["b"]["windows"]["picture"])]})
+    rows.append({"id": "pic", "video": videos["b"]["path"], "image": str(png),
+                 "windows": [list(videos["b"]["windows"]["picture"])]})
     return rows
 
 
@@ -61,7 +62,8 @@ def test_local_batch_grounds_caption_queries(local_run):
     rows, torn = read_rows(local_run["out"])
     assert torn == 0
     by = {r["id"]: r for r in rows}
-    assert sorted(by) == sorted([j["id"] for j in local_run["good"]] + ["gone", "line:" + str(len(local_run["good"]) + 2)])
+    expected = [j["id"] for j in local_run["good"]] + ["gone", "line:" + str(len(local_run["good"]) + 2)]
+    assert sorted(by) == sorted(expected)
     metrics = evaluate(local_run["out"], local_run["gt"], metrics="charades")
     assert metrics["counts"]["scored"] == len(local_run["good"]) and metrics["charades"]["R1@0.5"] >= 80, metrics
     assert by["pic"]["status"] == "ok", by["pic"]

@@ -69,7 +69,8 @@ def test_every_grounding_format_is_a_job_file(tmp_path, format):
     WRITERS[format](samples, path)
     jobs, errors = read_jobs(path, format=format, video_dir=tmp_path)
     assert errors == [] and len(jobs) == 4
-    assert sorted((j.video, j.query) for j in jobs) == [(s.video, s.query) for s in sorted(samples, key=lambda s: (s.video, s.query))]
+    expected = [(s.video, s.query) for s in sorted(samples, key=lambda s: (s.video, s.query))]
+    assert sorted((j.video, j.query) for j in jobs) == expected
     assert len({j.id for j in jobs}) == 4
 
 

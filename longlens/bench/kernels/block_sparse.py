@@ -40,7 +40,8 @@ def rows_at(T: int, *, peak: float | None, device: str = "cuda", heads: int = H,
     select = lambda: block_indices(q, k, block_size=BLOCK, **SELECT)  # noqa: E731
     idx, counts = select()
     select_ms = measure(select, **repeats(T))
-    ms = measure(lambda: block_sparse_fwd(q, k, v, idx, counts, block_size=BLOCK, causal=True, scale=scale), **repeats(T))
+    ms = measure(lambda: block_sparse_fwd(q, k, v, idx, counts, block_size=BLOCK, causal=True, scale=scale),
+                 **repeats(T))
     visited = int(counts.sum())
     nq = idx.shape[2]
     flops = 4 * dim * BLOCK * BLOCK * visited
@@ -50,7 +51,8 @@ def rows_at(T: int, *, peak: float | None, device: str = "cuda", heads: int = H,
                           compute_roofline=flops / (ms / 1e3) / peak if peak else None, **extra)
 
     ours = None if T > 65536 else block_sparse_fwd(q, k, v, idx, counts, block_size=BLOCK, causal=True, scale=scale)[0]
-    rows = [flop_row("longlens", ms, flops, select_ms=select_ms, sparsity=1.0 - visited / (B * heads * nq * (nq + 1) / 2))]
+    rows = [flop_row("longlens", ms, flops, select_ms=select_ms,
+                     sparsity=1.0 - visited / (B * heads * nq * (nq + 1) / 2))]
     flex_ms, err = _flex(q, k, v, idx, counts, ours, T)
     if flex_ms is not None:
         rows[0]["err_vs_flex"] = err

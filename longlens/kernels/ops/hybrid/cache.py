@@ -141,9 +141,11 @@ def check_cache(cache: HybridCache, k: torch.Tensor, *, rule: HybridRule | None 
     window = cache.window
     B, _, Hkv, D = k.shape
     if cache.k_ring.shape != (B, window, Hkv, D):
-        raise ValueError(f"initial_state holds [B, window, Hkv, D] = {tuple(cache.k_ring.shape)}, inputs need {(B, window, Hkv, D)}")
+        raise ValueError(f"initial_state holds [B, window, Hkv, D] = {tuple(cache.k_ring.shape)}, "
+                         f"inputs need {(B, window, Hkv, D)}")
     if cache.k_ring.device != k.device or cache.k_ring.dtype != k.dtype:
-        raise ValueError(f"initial_state is {cache.k_ring.dtype} on {cache.k_ring.device}, inputs are {k.dtype} on {k.device}")
+        raise ValueError(f"initial_state is {cache.k_ring.dtype} on {cache.k_ring.device}, "
+                         f"inputs are {k.dtype} on {k.device}")
 
 
 @dataclass

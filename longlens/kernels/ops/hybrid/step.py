@@ -56,5 +56,6 @@ def step(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cache: HybridCache) 
     o_l = num / torch.where(pos, den, torch.ones_like(den))[..., None]
     lse_l = torch.where(pos, torch.log(torch.where(pos, den, torch.ones_like(den))), float("-inf"))
 
-    o, _ = merge_attention(o_s.reshape(B, 1, Hq, D), lse_s.reshape(B, 1, Hq), o_l.reshape(B, 1, Hq, D), lse_l.reshape(B, 1, Hq))
+    o, _ = merge_attention(o_s.reshape(B, 1, Hq, D), lse_s.reshape(B, 1, Hq),
+                           o_l.reshape(B, 1, Hq, D), lse_l.reshape(B, 1, Hq))
     return o.to(q.dtype)

@@ -21,12 +21,14 @@ def merge_attention(
     Returns (o [B, T, H, D] in o1's dtype, lse [B, T, H] fp32).
     """
     if o1.dim() != 4 or o1.shape != o2.shape:
-        raise ValueError(f"merge_attention: o1, o2 must be [B, T, H, D] of one shape, got {tuple(o1.shape)}, {tuple(o2.shape)}")
+        raise ValueError(f"merge_attention: o1, o2 must be [B, T, H, D] of one shape, "
+                         f"got {tuple(o1.shape)}, {tuple(o2.shape)}")
     if o1.dtype != o2.dtype:
         raise ValueError(f"merge_attention: o1 and o2 must share a dtype, got {o1.dtype}, {o2.dtype}")
     if lse1.shape != o1.shape[:3] or lse2.shape != o1.shape[:3]:
         raise ValueError(
-            f"merge_attention: lse1, lse2 must be [B, T, H] = {tuple(o1.shape[:3])}, got {tuple(lse1.shape)}, {tuple(lse2.shape)}"
+            f"merge_attention: lse1, lse2 must be [B, T, H] = {tuple(o1.shape[:3])}, "
+            f"got {tuple(lse1.shape)}, {tuple(lse2.shape)}"
         )
     if backend_for(o1, lse1, o2, lse2, backend=backend) == "triton":
         from longlens.kernels.ops.merge.kernel import merge_fwd
