@@ -1,9 +1,16 @@
 """Synthetic long videos with known content at known times (for tests, the demo and benchmarks).
 
-A video is a moving, scene-changing background with a bouncing ball, boxed high-contrast captions
-(on-screen text facts and distractors), and pictures inserted into part of the frame; written with PyAV
-(libx264, yuv420p; no system ffmpeg), at a constant or variable frame rate. `make_video` returns the ground
-truth: every caption and picture window, and the exact PTS of every frame written.
+A video is a moving, scene-changing background with a bouncing ball, captions (on-screen text facts and
+distractors), and pictures inserted into part of the frame; written with PyAV (libx264, yuv420p; no system
+ffmpeg), at a constant or variable frame rate. `make_video` returns the ground truth: every caption and
+picture window, and the exact PTS of every frame written.
+
+Two kinds of footage (`demo_spec` and `hard_spec`):
+  easy: smooth colour fields with faint stripes, slowly panning; boxed high-contrast captions;
+  hard: dense high-contrast texture (binary noise, cellular-automaton cells, foliage) redrawn every frame,
+    film grain and heavy compression; low-contrast, small and box-less captions, a scrolling ticker, slides
+    full of text where one line changes; pictures over the texture, rotated, relit, partly hidden, at 1/8
+    of the frame. Real footage looks like this wherever there is foliage, gravel, crowds or noise.
 
 Everything per frame is a slice copy and a few pastes of pre-rendered patches, so a 60-minute 1-fps video
 at 480x270 takes seconds.
@@ -28,11 +35,16 @@ log = logging.getLogger(__name__)
 
 TIME_BASE = Fraction(1, 90000)  # PTS ticks: fine enough for irregular (VFR) frame times
 _FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+BACKGROUNDS = ("smooth", "noise", "cells", "foliage", "textures")  # "textures": scenes cycle noise, cells, foliage
+MOTIONS = ("pan", "boil", "still")
 
 
 @dataclass
 class Caption:
-    """Text shown in a boxed, high-contrast banner on frames with PTS in [start, end) (s)."""
+    """Text shown on frames with PTS in [start, end) (s): in a banner of colour `bg` (box=True), or straight on
+    the picture outlined in `bg` (box=False, as subtitles are). Lines split by "\n" are kept as given, left
+    aligned (a slide); otherwise a text too wide is shrunk, then wrapped. scroll > 0: a ticker, the text
+    running right to left at `scroll` px/s through a band the frame's width (it repeats)."""
 
     start: float
     end: float
@@ -41,6 +53,8 @@ class Caption:
     fg: tuple[int, int, int] = (255, 255, 255)
     bg: tuple[int, int, int] = (0, 0, 0)
     scale: float = 1.0  # font height as a multiple of frame height / 10
+    box: bool = True
+    scroll: float = 0.0
 
 
 @dataclass
@@ -52,6 +66,9 @@ class Picture:
     image: np.ndarray  # [h, w, 3] uint8 RGB
     box: tuple[float, float, float, float] = (0.62, 0.08, 0.95, 0.58)
     name: str = ""
+    angle: float = 0.0  # degrees, counter-clockwise: the picture turned inside its box (corners show the scene)
+    light: float = 1.0  # brightness gain
+    occlude: float = 0.0  # fraction of its width, on the right, hidden behind a flat grey bar
 
 
 @dataclass
@@ -70,6 +87,11 @@ class SynthSpec:
     gop: float = 5.0  # s between keyframes
     scene: float = 60.0  # s per background scene
     faststart: bool = True  # MP4: write the index at the front (streamable; a cut file keeps its first frames)
+    background: str = "smooth"  # one of BACKGROUNDS
+    motion: str = "pan"  # the background: "pan" (slowly, to and fro), "boil" (redrawn every frame) or "still"
+    grain: float = 0.0  # film grain: std of the per-frame noise added to every pixel (grey levels)
+    crf: int | None = None  # encoder quality (higher: fewer bits); None: libx264 23, libvpx 32
+    ball: bool = True  # the bouncing ball (False: nothing moves but what the spec shows)
 
     def __post_init__(self) -> None:
         if not (self.duration > 0 and math.isfinite(self.duration)):
@@ -82,6 +104,12 @@ class SynthSpec:
         for c in self.captions + self.distractors + self.pictures:
             if not (0 <= c.start < c.end):
                 raise InputError(f"{type(c).__name__} window must satisfy 0 <= start < end, got {c.start}..{c.end}")
+        if self.background not in BACKGROUNDS:
+            raise InputError(f"SynthSpec.background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
+        if self.motion not in MOTIONS:
+            raise InputError(f"SynthSpec.motion must be one of {', '.join(MOTIONS)}, got {self.motion!r}")
+        if self.grain < 0:
+            raise InputError(f"SynthSpec.grain must be >= 0, got {self.grain!r}")
 
 
 @dataclass
@@ -114,15 +142,18 @@ class SynthTruth:
 # ---------------------------------------------------------------- drawing
 
 
-def make_picture(seed: int, size: int | tuple[int, int] = 160) -> np.ndarray:
-    """A distinctive random picture (coloured shapes on a coloured ground): [H, W, 3] uint8, size = W or (W, H)."""
+def make_picture(seed: int, size: int | tuple[int, int] = 160, *, detail: int = 0) -> np.ndarray:
+    """A distinctive random picture (coloured shapes on a coloured ground): [H, W, 3] uint8, size = W or (W, H).
+    detail: as many small shapes again on top (a photo's detail; a few big flat shapes alone leave a picture
+    shown on 1/8 of a 270p frame with a dozen corners)."""
     w, h = (size, size) if isinstance(size, int) else size
     rng = np.random.default_rng(seed)
     img = Image.new("RGB", (w, h), tuple(int(v) for v in rng.integers(0, 256, 3)))
     d = ImageDraw.Draw(img)
-    for _ in range(int(rng.integers(5, 10))):
+    shapes = [(0.15, 0.5)] * int(rng.integers(5, 10)) + [(0.06, 0.16)] * detail
+    for lo, hi in shapes:
         x0, y0 = rng.uniform(-0.1, 0.8) * w, rng.uniform(-0.1, 0.8) * h
-        x1, y1 = x0 + rng.uniform(0.15, 0.5) * w, y0 + rng.uniform(0.15, 0.5) * h
+        x1, y1 = x0 + rng.uniform(lo, hi) * w, y0 + rng.uniform(lo, hi) * h
         color = tuple(int(v) for v in rng.integers(0, 256, 3))
         kind = int(rng.integers(0, 3))
         if kind == 0:
@@ -138,16 +169,22 @@ def _font(px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=max(8, int(px)))  # Pillow's bundled sans-serif TrueType font
 
 
-def render_caption(c: Caption, frame_w: int, frame_h: int) -> np.ndarray:
-    """The caption's banner as an [h, w, 3] uint8 patch: text shrunk (then wrapped) to fit 92 % of the width."""
+def _layout(c: Caption, frame_w: int, frame_h: int) -> tuple[list[str], float]:
+    """The caption's lines and font size: explicit lines shrunk to fit 92 % of the width; a single text shrunk,
+    then wrapped; a ticker's text as it is (it runs through the frame)."""
     base = frame_h / 10 * c.scale
     limit = 0.92 * frame_w
-    lines, px = [c.text], base
     d = ImageDraw.Draw(Image.new("RGB", (1, 1)))
 
     def width(lines_, px_) -> float:
         return max(d.textlength(s, font=_font(px_)) for s in lines_)
 
+    if c.scroll > 0:
+        return [c.text], base
+    if "\n" in c.text:
+        lines = c.text.split("\n")
+        return lines, min(base, base * limit / width(lines, base))
+    lines, px = [c.text], base
     if width(lines, px) > limit:
         px = max(base * 0.6, px * limit / width(lines, px))
     if width(lines, px) > limit:  # wrap words into lines that fit
@@ -159,19 +196,96 @@ def render_caption(c: Caption, frame_w: int, frame_h: int) -> np.ndarray:
             else:
                 lines[-1] = trial
         px = min(px, px * limit / width(lines, px))
-    font = _font(px)
-    text = "\n".join(lines)
-    x0, y0, x1, y1 = d.multiline_textbbox((0, 0), text, font=font, spacing=int(px * 0.2))
+    return lines, px
+
+
+def caption_patch(c: Caption, frame_w: int, frame_h: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The caption drawn once: (rgb [h, w, 3] uint8, alpha [h, w] bool, or None when the patch is opaque, a
+    banner). A ticker's patch is its text plus a gap, as long as it needs (it repeats as it runs)."""
+    lines, px = _layout(c, frame_w, frame_h)
+    font, text = _font(px), "\n".join(lines)
+    spacing, stroke = int(px * 0.2), (0 if c.box else max(1, round(px / 12)))
+    d = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    x0, y0, x1, y1 = d.multiline_textbbox((0, 0), text, font=font, spacing=spacing, stroke_width=stroke)
     pad = max(2, int(px * 0.35))
-    w, h = min(frame_w, int(x1 - x0) + 2 * pad), min(frame_h, int(y1 - y0) + 2 * pad)
-    img = Image.new("RGB", (w, h), c.bg)
-    ImageDraw.Draw(img).multiline_text((pad - x0, pad - y0), text, font=font, fill=c.fg, spacing=int(px * 0.2),
-                                       align="center")
-    return np.asarray(img, dtype=np.uint8).copy()
+    w, h = int(x1 - x0) + 2 * pad, min(frame_h, int(y1 - y0) + 2 * pad)
+    w = w + frame_w // 4 if c.scroll > 0 else min(frame_w, w)  # a ticker: a gap before the text comes round again
+    img = Image.new("RGBA", (w, h), (*c.bg, 255 if c.box else 0))
+    ImageDraw.Draw(img).multiline_text((pad - x0, pad - y0), text, font=font, fill=(*c.fg, 255), spacing=spacing,
+                                       align="left" if "\n" in c.text else "center", stroke_width=stroke,
+                                       stroke_fill=(*c.bg, 255))
+    rgba = np.asarray(img, dtype=np.uint8)
+    return rgba[..., :3].copy(), (None if c.box else rgba[..., 3] > 127)
 
 
-class _Painter:
+def render_caption(c: Caption, frame_w: int, frame_h: int) -> np.ndarray:
+    """The caption's banner (or outlined text) as an [h, w, 3] uint8 patch: text shrunk (then wrapped) to fit
+    92 % of the width."""
+    return caption_patch(c, frame_w, frame_h)[0]
+
+
+def _picture_patch(p: Picture, w: int, h: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The picture resized into a w x h box, relit, turned and partly hidden: (rgb, alpha or None: opaque)."""
+    img = Image.fromarray(np.ascontiguousarray(p.image[..., :3])).resize((w, h))
+    if p.light != 1.0:
+        img = Image.fromarray(np.clip(np.asarray(img, dtype=np.float32) * p.light, 0, 255).astype(np.uint8))
+    alpha = None
+    if p.angle:
+        rgba = np.asarray(img.convert("RGBA").rotate(p.angle, resample=Image.BICUBIC), dtype=np.uint8)
+        img, alpha = Image.fromarray(rgba[..., :3].copy()), rgba[..., 3] > 127
+    rgb = np.asarray(img, dtype=np.uint8).copy()
+    if p.occlude > 0:
+        rgb[:, int(round(w * (1 - p.occlude))):] = 128
+        if alpha is not None:
+            alpha[:, int(round(w * (1 - p.occlude))):] = True
+    return rgb, alpha
+
+
+def _paste(img: np.ndarray, x: int, y: int, rgb: np.ndarray, alpha: np.ndarray | None) -> None:
+    region = img[y : y + rgb.shape[0], x : x + rgb.shape[1]]
+    if alpha is None:
+        region[...] = rgb
+    else:
+        region[alpha] = rgb[alpha]
+
+
+def _majority(cells: np.ndarray, steps: int) -> np.ndarray:
+    """A cellular automaton on a torus: a cell lives when 5 or more of its 3 x 3 neighbourhood do (blobs of cells)."""
+    for _ in range(steps):
+        n = sum(np.roll(np.roll(cells, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        cells = n >= 5
+    return cells
+
+
+def texture(kind: str, rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """A dense, high-contrast background of `kind` ("noise": 2-px black and white blocks; "cells": a cellular
+    automaton's black and white blobs; "foliage": thousands of overlapping leaves): [h, w, 3] uint8."""
+    if kind == "noise":
+        b = rng.random((h // 2 + 1, w // 2 + 1)) < 0.5
+        grey = np.where(b, 235, 20).astype(np.uint8).repeat(2, 0).repeat(2, 1)[:h, :w]
+        return np.repeat(grey[..., None], 3, axis=2)
+    if kind == "cells":
+        b = _majority(rng.random((h // 4 + 1, w // 4 + 1)) < 0.5, 3)
+        grey = np.where(b, 235, 20).astype(np.uint8).repeat(4, 0).repeat(4, 1)[:h, :w]
+        return np.repeat(grey[..., None], 3, axis=2)
+    if kind == "foliage":
+        img = Image.new("RGB", (w, h), (20, 45, 15))
+        d = ImageDraw.Draw(img)
+        for _ in range(w * h // 40):
+            cx, cy, length = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(4, 14)
+            a = rng.uniform(0, np.pi)
+            ux, uy, vx, vy = np.cos(a) * length, np.sin(a) * length, -np.sin(a) * length * 0.4, np.cos(a) * length * 0.4
+            shade = rng.uniform(0.3, 1.0)
+            color = (int(60 * shade + rng.integers(0, 40)), int(200 * shade), int(40 * shade))
+            d.polygon([(cx - ux, cy - uy), (cx + vx, cy + vy), (cx + ux, cy + uy), (cx - vx, cy - vy)], fill=color)
+        return np.asarray(img, dtype=np.uint8).copy()
+    raise InputError(f"unknown texture {kind!r}; choose from noise, cells, foliage")
+
+
+class Painter:
     """Pre-renders everything once; `frame(t)` composes one [H, W, 3] uint8 frame from slices and pastes."""
+
+    VARIANTS = 4  # textures drawn per scene when the background boils (each frame: one of them, shifted)
 
     def __init__(self, spec: SynthSpec):
         self.spec = spec
@@ -179,21 +293,31 @@ class _Painter:
         self.w, self.h, self.pad = w, h, max(8, w // 4)
         rng = np.random.default_rng(spec.seed)
         n_scenes = max(1, min(8, math.ceil(spec.duration / spec.scene)))
-        self.scenes = [self._texture(rng) for _ in range(n_scenes)]
+        if spec.background == "smooth":
+            self.scenes = [[self._texture(rng)] for _ in range(n_scenes)]
+        else:
+            kinds = ("noise", "cells", "foliage") if spec.background == "textures" else (spec.background,)
+            trng = np.random.default_rng([spec.seed, 1])
+            self.scenes = [[texture(kinds[i % len(kinds)], trng, w + self.pad, h + self.pad)
+                            for _ in range(self.VARIANTS if spec.motion == "boil" else 1)] for i in range(n_scenes)]
+        if spec.grain > 0:
+            grng = np.random.default_rng([spec.seed, 2])
+            self.grain = [np.round(grng.normal(0, spec.grain, (h + self.pad, w + self.pad, 3))).astype(np.int16)
+                          for _ in range(2)]
         r = max(4, h // 12)
         yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
         self.ball = (xx**2 + yy**2) <= r * r  # [2r+1, 2r+1] mask
         self.ball_color = np.array([250, 220, 40], np.uint8)
-        self.texts = [(c, render_caption(c, w, h), kind)
+        self.texts = [(c, *caption_patch(c, w, h), kind)
                       for kind, cs in (("caption", spec.captions), ("distractor", spec.distractors)) for c in cs]
+        self.order = sorted(range(len(self.texts)), key=lambda i: self.texts[i][0].scroll <= 0)  # tickers stack first
         self.pics = []
         for p in spec.pictures:
             x0, y0, x1, y1 = (int(round(v * s)) for v, s in zip(p.box, (w, h, w, h)))
             x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
             if x1 - x0 < 2 or y1 - y0 < 2:
                 raise InputError(f"Picture box {p.box} is empty at {w}x{h}")
-            patch = np.asarray(Image.fromarray(np.ascontiguousarray(p.image[..., :3])).resize((x1 - x0, y1 - y0)))
-            self.pics.append((p, (x0, y0), patch))
+            self.pics.append((p, (x0, y0), *_picture_patch(p, x1 - x0, y1 - y0)))
 
     def _texture(self, rng) -> np.ndarray:
         """A smooth random colour field, larger than the frame by `pad` so it can pan: [H+pad, W+pad, 3]."""
@@ -207,36 +331,55 @@ class _Painter:
 
     def frame(self, t: float) -> np.ndarray:
         s = self.spec
-        tex = self.scenes[int(t // s.scene) % len(self.scenes)]
-        phase = (t / 40.0) % 2.0
-        tri = phase if phase < 1 else 2 - phase  # ping-pong pan, period 80 s
-        ox, oy = int(tri * self.pad), int((1 - tri) * self.pad * 0.5)
+        variants = self.scenes[int(t // s.scene) % len(self.scenes)]
+        here = np.random.default_rng([s.seed, 3, int(round(t * 1000))])  # what boils and the grain: fixed per time
+        if s.motion == "boil":  # a fresh texture every frame: one of the scene's, shifted anywhere
+            tex = variants[int(here.integers(len(variants)))]
+            ox, oy = int(here.integers(self.pad + 1)), int(here.integers(self.pad + 1))
+        elif s.motion == "still":
+            tex, ox, oy = variants[0], self.pad // 2, self.pad // 2
+        else:
+            tex = variants[0]
+            phase = (t / 40.0) % 2.0
+            tri = phase if phase < 1 else 2 - phase  # ping-pong pan, period 80 s
+            ox, oy = int(tri * self.pad), int((1 - tri) * self.pad * 0.5)
         img = tex[oy : oy + self.h, ox : ox + self.w].copy()  # [H, W, 3]
-        # the bouncing ball
-        bh, bw = self.ball.shape
-        bx = int(abs(((t * 0.07) % 2.0) - 1.0) * (self.w - bw))
-        by = int(abs(((t * 0.11) % 2.0) - 1.0) * (self.h - bh))
-        img[by : by + bh, bx : bx + bw][self.ball] = self.ball_color
-        for p, (x0, y0), patch in self.pics:
+        if s.ball:  # the bouncing ball
+            bh, bw = self.ball.shape
+            bx = int(abs(((t * 0.07) % 2.0) - 1.0) * (self.w - bw))
+            by = int(abs(((t * 0.11) % 2.0) - 1.0) * (self.h - bh))
+            img[by : by + bh, bx : bx + bw][self.ball] = self.ball_color
+        for p, (x0, y0), patch, alpha in self.pics:
             if p.start <= t < p.end:
-                img[y0 : y0 + patch.shape[0], x0 : x0 + patch.shape[1]] = patch
+                _paste(img, x0, y0, patch, alpha)
         stacks = {"bottom": self.h - max(4, self.h // 30), "top": max(4, self.h // 30), "middle": None}
-        for c, patch, _ in self.texts:
+        for c, patch, alpha, _ in (self.texts[i] for i in self.order):
             if not c.start <= t < c.end:
                 continue
+            if c.scroll > 0:  # the band the frame's width, the text moved on by the time shown
+                cols = (int((t - c.start) * c.scroll) + np.arange(self.w)) % patch.shape[1]
+                patch, alpha = patch[:, cols], (None if alpha is None else alpha[:, cols])
             ph, pw = patch.shape[:2]
             x = (self.w - pw) // 2
+            gap = 8 if c.scroll > 0 else 2  # a ticker keeps the caption next to it at a distance
             if c.pos == "bottom":
                 y = stacks["bottom"] - ph
-                stacks["bottom"] = y - 2
+                stacks["bottom"] = y - gap
             elif c.pos == "top":
                 y = stacks["top"]
-                stacks["top"] = y + ph + 2
+                stacks["top"] = y + ph + gap
             else:
                 y = (self.h - ph) // 2
             y = min(max(0, y), self.h - ph)
-            img[y : y + ph, x : x + pw] = patch
+            _paste(img, x, y, patch, alpha)
+        if s.grain > 0:
+            g = self.grain[int(here.integers(len(self.grain)))]
+            gx, gy = int(here.integers(self.pad + 1)), int(here.integers(self.pad + 1))
+            img = np.clip(img + g[gy : gy + self.h, gx : gx + self.w], 0, 255).astype(np.uint8)
         return img
+
+
+_Painter = Painter  # the name other modules' tests import
 
 
 # ---------------------------------------------------------------- writing
@@ -268,7 +411,7 @@ def make_video(path: str | os.PathLike, spec: SynthSpec, *, show_progress: bool 
     import av
 
     ticks = frame_times(spec)
-    painter = _Painter(spec)
+    painter = Painter(spec)
     w, h = spec.size
     with atomic_path(path) as tmp:
         options = {"movflags": "+faststart"} if spec.faststart and fmt in ("mp4", "mov") else {}
@@ -280,10 +423,11 @@ def make_video(path: str | os.PathLike, spec: SynthSpec, *, show_progress: bool 
             stream.time_base = TIME_BASE
             keyint = str(max(1, round(spec.gop * spec.fps)))
             if codec == "libx264":
-                stream.options = {"preset": "veryfast", "crf": "23", "g": keyint, "keyint_min": keyint,
+                stream.options = {"preset": "veryfast", "crf": str(spec.crf or 23), "g": keyint, "keyint_min": keyint,
                                   "sc_threshold": "0"}
             elif codec.startswith("libvpx"):
-                stream.options = {"deadline": "realtime", "cpu-used": "8", "g": keyint, "b": "0", "crf": "32"}
+                stream.options = {"deadline": "realtime", "cpu-used": "8", "g": keyint, "b": "0",
+                                  "crf": str(spec.crf or 32)}
             for tick in progress(ticks, desc=f"writing {path.name}", unit="frame", show=show_progress):
                 frame = av.VideoFrame.from_ndarray(painter.frame(tick / TIME_BASE.denominator), format="rgb24")
                 frame.pts, frame.time_base = int(tick), TIME_BASE
@@ -293,7 +437,7 @@ def make_video(path: str | os.PathLike, spec: SynthSpec, *, show_progress: bool 
     last = times[-1] + (times[-1] - times[-2] if len(times) > 1 else 1.0 / spec.fps)
     log.info("wrote %s: %d frames, %.1f s", path, len(times), last)
     caps = [{"start": c.start, "end": c.end, "text": c.text, "kind": kind, "pos": c.pos}
-            for c, _, kind in painter.texts]
+            for c, _, _, kind in painter.texts]
     pics = [{"start": p.start, "end": p.end, "box": list(p.box), "name": p.name, "index": i}
             for i, p in enumerate(spec.pictures)]
     return SynthTruth(str(path), spec.duration, spec.fps, tuple(spec.size), spec.vfr, times, caps, pics)
@@ -336,25 +480,66 @@ DISTRACTORS = [
 ]
 
 
+SLIDES = [  # slides full of text shown back to back, the second with one line changed
+    ("PROJECT STATUS\nDESIGN REVIEW DONE\nALL TESTS PASSING\nRELEASE ON MAY 14\nOWNER IS DANA",
+     "PROJECT STATUS\nDESIGN REVIEW DONE\nALL TESTS PASSING\nRELEASE ON JUNE 2\nOWNER IS DANA"),
+    ("SHIFT ROTA\nMONDAY KIM AND LEE\nTUESDAY ABE AND JO\nWEDNESDAY SAM\nTHURSDAY OFF",
+     "SHIFT ROTA\nMONDAY KIM AND LEE\nTUESDAY ABE AND JO\nWEDNESDAY MAX\nTHURSDAY OFF"),
+]
+TICKER = "RAIN EXPECTED TONIGHT   MARATHON ROUTE ANNOUNCED   SCHOOLS CLOSED FRIDAY   "
+# The looks of hard footage, cycled over the facts: low contrast, small, box-less (outlined), small box-less.
+HARD_LOOKS = [dict(fg=(175, 175, 175), bg=(105, 105, 105)), dict(scale=0.55), dict(box=False),
+              dict(box=False, scale=0.7, fg=(255, 230, 0))]
+# 1/8 of a 16:9 frame at the pictures' 4:3 shape: left and right, between the top and bottom captions
+EIGHTH = [(0.03, 0.2, 0.336, 0.608), (0.664, 0.2, 0.97, 0.608), (0.03, 0.33, 0.336, 0.738), (0.664, 0.33, 0.97, 0.738)]
+HARD_PICTURES = [dict(), dict(angle=12.0, light=1.2), dict(occlude=0.3), dict(angle=-8.0, light=0.8, occlude=0.2)]
+
+
+def _windows(rng: np.random.Generator, duration: float, n: int, lo: float, hi: float) -> list[tuple[float, float]]:
+    """n windows of lo..hi s (at most half a slot), one in each n-th of the video, in random slot order."""
+    slot = duration / n
+    out = []
+    for i in rng.permutation(n):
+        length = min(rng.uniform(lo, hi), 0.5 * slot)
+        start = i * slot + rng.uniform(0.1, 0.9) * (slot - length)
+        out.append((round(float(start), 1), round(float(start + length), 1)))
+    return out
+
+
 def demo_spec(duration: float = 1200.0, seed: int = 0, *, size: tuple[int, int] = (480, 270),
               fps: float = 1.0) -> SynthSpec:
     """A ~20-minute video (by default) with ten text facts (bottom captions), six look-alike distractors (top),
     and four inserted pictures, at times drawn from `seed`; each fact is on screen 10-20 s (less when short)."""
     rng = np.random.default_rng(seed)
-
-    def windows(n: int, lo: float, hi: float) -> list[tuple[float, float]]:
-        slot = duration / n
-        out = []
-        for i in rng.permutation(n):
-            length = min(rng.uniform(lo, hi), 0.5 * slot)
-            start = i * slot + rng.uniform(0.1, 0.9) * (slot - length)
-            out.append((round(float(start), 1), round(float(start + length), 1)))
-        return out
-
-    captions = [Caption(s, e, text) for (s, e), text in zip(windows(len(FACTS), 10, 20), FACTS)]
+    captions = [Caption(s, e, text) for (s, e), text in zip(_windows(rng, duration, len(FACTS), 10, 20), FACTS)]
     distractors = [Caption(s, e, text, pos="top", fg=(255, 255, 0), bg=(40, 40, 40))
-                   for (s, e), text in zip(windows(len(DISTRACTORS), 8, 15), DISTRACTORS)]
+                   for (s, e), text in zip(_windows(rng, duration, len(DISTRACTORS), 8, 15), DISTRACTORS)]
     pictures = [Picture(s, e, make_picture(seed * 100 + i, (160, 120)), name=f"picture {i}")
-                for i, (s, e) in enumerate(windows(4, 15, 30))]
+                for i, (s, e) in enumerate(_windows(rng, duration, 4, 15, 30))]
     return SynthSpec(duration=duration, fps=fps, size=size, captions=captions, pictures=pictures,
                      distractors=distractors, seed=seed)
+
+
+def hard_spec(duration: float = 1200.0, seed: int = 0, *, size: tuple[int, int] = (480, 270),
+              fps: float = 1.0) -> SynthSpec:
+    """`demo_spec`'s facts, questions and pictures on hard footage: texture redrawn every frame (scenes cycle
+    binary noise, cellular-automaton cells, foliage), film grain, heavy compression; the facts in the looks of
+    HARD_LOOKS, the distractors small and box-less at the top, a scrolling ticker, the SLIDES pairs (one line
+    changes), and the four pictures at 1/8 of the frame, turned, relit and partly hidden (HARD_PICTURES)."""
+    rng = np.random.default_rng(seed)
+    captions = [Caption(s, e, text, **HARD_LOOKS[i % len(HARD_LOOKS)])
+                for i, ((s, e), text) in enumerate(zip(_windows(rng, duration, len(FACTS), 10, 20), FACTS))]
+    distractors = [Caption(s, e, text, pos="top", fg=(255, 255, 0), bg=(40, 40, 40), box=False, scale=0.7)
+                   for (s, e), text in zip(_windows(rng, duration, len(DISTRACTORS), 8, 15), DISTRACTORS)]
+    for (s, e), (first, second) in zip(_windows(rng, duration, len(SLIDES), 16, 24), SLIDES):
+        mid = round((s + e) / 2, 1)
+        distractors += [Caption(a, b, text, pos="middle", scale=0.6)
+                        for a, b, text in ((s, mid, first), (mid, e, second))]
+    distractors += [Caption(s, e, TICKER, pos="bottom", bg=(0, 0, 90), scale=0.7, scroll=40.0)
+                    for s, e in _windows(rng, duration, 2, 20, 40)]
+    pictures = [Picture(s, e, make_picture(seed * 100 + i, (160, 120), detail=12), box=EIGHTH[i], name=f"picture {i}",
+                        **HARD_PICTURES[i])
+                for i, (s, e) in enumerate(_windows(rng, duration, 4, 15, 30))]
+    return SynthSpec(duration=duration, fps=fps, size=size, captions=captions, pictures=pictures,
+                     distractors=distractors, seed=seed, background="textures", motion="boil", grain=8.0,
+                     crf=35)

@@ -51,10 +51,12 @@ class RetrievalConfig:
         best crop); 0 = whole frames only. Costs (1 + n*n) CLIP passes per frame.
       dtype: compute dtype of the CLIP model ("float32"; "float16"/"bfloat16" on CUDA).
       device: "auto" (CUDA when present) | "cpu" | "cuda".
-    orb_features: ORB keypoints kept per frame for image queries (600: ~24 KB per frame on disk).
-    OCR: a frame is OCR'd when its text-like edges differ from the last OCR'd frame's by more than
-      ocr_text_change (image.text_change, 0-1), or when ocr_refresh seconds have passed and its thumbnail
-      differs by more than ocr_change (mean absolute difference of the worst 8x8 block, grey levels 0-255).
+    orb_features: ORB keypoints kept per frame at most, for picture queries, shared out over a grid of cells
+      (retrieval.orb.keypoints; 40 bytes each on disk: smooth footage keeps a few hundred, dense texture all).
+    OCR (channels.ocr): the text detector runs where a frame differs from the one before by more than ocr_change
+      grey levels (image.changed: shift-tolerant), on the whole frame every ocr_refresh seconds; a line is
+      recognised again only when its crop's look changed by more than ocr_text_change grey levels
+      (image.same_look), and carried to a frame only while its look is verified unchanged.
     Fusion (see fuse.fuse): weights per channel over per-video z-scores, plus keyword_weight * keyword hits.
     full_hash: hash the whole video file for the cache key (default: size + 16 sampled 64 KiB chunks).
     cache_dir: the cache root (default: core.paths default; the CLI passes $LONGLENS_CACHE).
@@ -74,10 +76,10 @@ class RetrievalConfig:
     dtype: str = "float32"
     device: str = "auto"
     batch_size: int = 32
-    ocr_change: float = 3.0
-    ocr_text_change: float = 0.5
+    ocr_change: float = 24.0
+    ocr_text_change: float = 6.0
     ocr_refresh: float = 30.0
-    orb_features: int = 600
+    orb_features: int = 3000
     weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CHANNELS.names, 1.0))
     keyword_weight: float = 2.0
     full_hash: bool = False

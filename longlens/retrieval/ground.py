@@ -71,8 +71,8 @@ def ground_segments(
     left = np.r_[-np.inf, s[:-1]]
     right = np.r_[s[1:], -np.inf]
     peaks = np.flatnonzero((s >= left) & (s >= right) & (s > base))
-    if len(peaks) == 0:  # flat curve: the best frame alone
-        peaks = np.array([int(np.argmax(s))])
+    if len(peaks) == 0:  # a flat curve has no peak: nothing stands out, so nothing is found (never the whole video)
+        return []
     peaks = peaks[np.argsort(-s[peaks], kind="stable")]
     end_time = float(duration) if duration is not None else float(times[-1] + dt / 2)
     segs: list[Segment] = []
@@ -99,3 +99,31 @@ def ground_segments(
         if len(segs) == top:
             break
     return segs
+
+
+def evidence_span(times, evidence, peak: int, *, gap: int = 2,
+                  duration: float | None = None) -> tuple[float, float] | None:
+    """The time window of the run of evidence around row `peak`: times [N] s (sorted), evidence [N] bool (the
+    rows where a channel verified what was asked: the caption read, the picture matched). The run grows from
+    the peak while evidence continues, across at most `gap` rows without it (a frame the OCR misread, or where
+    a passing object hid the picture), and spans its first to last row with evidence, widened by half a sample
+    period on each side (a sample stands for its interval) and clipped to [0, duration]. None when the peak
+    row itself has no evidence."""
+    times = np.asarray(times, dtype=np.float64)
+    evidence = np.asarray(evidence, dtype=bool)
+    if not evidence[peak]:
+        return None
+    lo = hi = peak
+    i = peak - 1
+    while i >= 0 and lo - i <= gap + 1:
+        if evidence[i]:
+            lo = i
+        i -= 1
+    i = peak + 1
+    while i < len(times) and i - hi <= gap + 1:
+        if evidence[i]:
+            hi = i
+        i += 1
+    dt = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    end = times[hi] + dt / 2 if duration is None else min(float(duration), times[hi] + dt / 2)
+    return max(0.0, float(times[lo] - dt / 2)), float(end)

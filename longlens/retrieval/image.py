@@ -1,14 +1,10 @@
-"""Weight-free image channel: a small global descriptor (colour layout + grey thumbnail) for change
-detection and diversity, and region-level query-by-image with ORB keypoints verified by a RANSAC homography
-(finds a picture that fills only part of a frame: a poster, a logo, a photo on a screen)."""
+"""Weight-free image measures: a small global descriptor (colour layout + grey thumbnail) for diversity, and the
+OCR channel's change gate (`changed`, `plain_blobs`, `regions`) and text-box looks (`crop_signature`,
+`same_look`). Picture search (ORB) lives in longlens.retrieval.orb."""
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-
-from longlens.core.errors import InputError
 
 DESCRIPTOR_DIM = 4 * 4 * 3 + 8 * 8  # colour layout + grey thumbnail
 
@@ -20,44 +16,106 @@ def gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
 
 
-def thumbnail(image: np.ndarray) -> np.ndarray:
-    """Grey 32 x 32 thumbnail (area-averaged), the unit of change detection. -> [32, 32] float32."""
-    return cv2.resize(gray(image), (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+GATE_WIDTH = 320  # px: frames are compared at this width for the OCR's change gate
 
 
-def change(a: np.ndarray, b: np.ndarray) -> float:
-    """How much two thumbnails differ: mean absolute difference of the worst 8 x 8 block (0-255).
-
-    Block-wise so that a small caption appearing is not averaged away over the whole frame."""
-    d = np.abs(a - b).reshape(4, 8, 4, 8).mean(axis=(1, 3))
-    return float(d.max())
-
-
-EDGE_WIDTH, EDGE_CELL = 320, 16  # text-edge maps: frames resized to 320 px wide, compared in 16 x 16 px cells
-
-
-def text_edges(image: np.ndarray, *, contrast: int = 40) -> np.ndarray:
-    """Sharp-edge map of a frame, where text lives: [h, 320] bool, h a multiple of 16.
-
-    A pixel is an edge when its 3x3 morphological gradient exceeds `contrast` grey levels. Smooth scenery
-    (even panning) has almost none; letters have them densely."""
+def small_gray(image: np.ndarray) -> np.ndarray:
+    """A frame in grey at GATE_WIDTH px wide (area-averaged): [h, 320] uint8, what `changed` compares."""
     g = gray(image)
-    h = max(EDGE_CELL, round(g.shape[0] * EDGE_WIDTH / g.shape[1]) // EDGE_CELL * EDGE_CELL)
-    g = cv2.resize(g, (EDGE_WIDTH, h), interpolation=cv2.INTER_AREA)
-    return cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > contrast
+    h = max(8, round(g.shape[0] * GATE_WIDTH / g.shape[1]))
+    return cv2.resize(g, (GATE_WIDTH, h), interpolation=cv2.INTER_AREA)
 
 
-def text_change(a: np.ndarray, b: np.ndarray, *, density: float = 0.3, min_edges: int = 20) -> float:
-    """How much the text-like parts of two frames differ, 0-1 (text_edges maps of the same shape).
+def changed(a: np.ndarray, b: np.ndarray, *, tol: float, shift: int = 3) -> np.ndarray:
+    """Pixels that differ between two grey images of one shape: [h, w] bool.
 
-    Only cells dense with edges in either frame count (text, not a moving ball or a panning background);
-    per cell, the share of edge pixels present in one frame but not the other; the worst cell wins."""
-    h, w = a.shape
-    ca, cb = (e.reshape(h // EDGE_CELL, EDGE_CELL, w // EDGE_CELL, EDGE_CELL) for e in (a, b))
-    texty = (ca.mean(axis=(1, 3)) > density) | (cb.mean(axis=(1, 3)) > density)  # [h/16, w/16]
-    diff, union = (ca ^ cb).sum(axis=(1, 3)), (ca | cb).sum(axis=(1, 3))
-    frac = np.where(texty & (union >= min_edges), diff / np.maximum(union, 1), 0.0)
-    return float(frac.max()) if frac.size else 0.0
+    A pixel that differs by more than `tol` grey levels still counts as unchanged when it is explained by a
+    small shift: some pixel of the other image within `shift` px is within `tol` of it, both ways round, where
+    that neighbourhood is smooth (its range under 3 tol). So scenery panning a few pixels between samples and
+    compression noise do not count, while a caption appearing or going does, on any background: on a dense
+    texture every neighbourhood spans black to white and would "explain" anything, so there only an
+    unshifted match counts (busy footage changes everywhere, and is looked at everywhere)."""
+    k = np.ones((2 * shift + 1, 2 * shift + 1), np.uint8)
+    a, b = cv2.blur(a, (3, 3)), cv2.blur(b, (3, 3))  # compression noise on sharp edges (a caption's) is no change
+    x16, y16 = a.astype(np.int16), b.astype(np.int16)
+    unexplained = np.zeros(a.shape, dtype=bool)
+    for x, y in ((x16, b), (y16, a)):
+        hi, lo = cv2.dilate(y, k).astype(np.int16), cv2.erode(y, k).astype(np.int16)
+        unexplained |= (x > hi + tol) | (x < lo - tol) | (hi - lo > 3 * tol)
+    return (np.abs(x16 - y16) > tol) & unexplained
+
+
+def plain_blobs(mask: np.ndarray, a: np.ndarray, b: np.ndarray, *, edge: int = 40, erode: int = 2) -> np.ndarray:
+    """`mask` (a `changed` map of grey images a, b) without its plain blobs: [h, w] bool.
+
+    A plain blob is a changed part that is mostly thick (most of it survives an erosion by `erode` px) and whose
+    thick part holds no sharp edge (3x3 gradient over `edge` grey levels) in either image: a smooth object
+    moving (a ball, a face out of focus), never text, whose strokes are thin or sit, sharp, inside a banner.
+    What remains is what the text detector must look at."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask
+    k = np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)
+    thick = cv2.erode(mask.astype(np.uint8), k).astype(bool)
+    g3 = np.ones((3, 3), np.uint8)
+    edges = (cv2.morphologyEx(a, cv2.MORPH_GRADIENT, g3) > edge) | (cv2.morphologyEx(b, cv2.MORPH_GRADIENT, g3) > edge)
+    size = np.bincount(labels.ravel(), minlength=n)
+    core = np.bincount(labels[thick], minlength=n)
+    sharp = np.bincount(labels[thick & edges], minlength=n)
+    plain = (core >= 0.5 * size) & (sharp <= 0.02 * np.maximum(core, 1))
+    plain[0] = False
+    return mask & ~plain[labels]
+
+
+def regions(mask: np.ndarray, frame_size: tuple[int, int], *, margin: int = 12) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1, frame pixels) around the changed parts of a `changed` mask, each grown by `margin`
+    px and clipped to the frame (W, H); overlapping boxes merged. Nearby changes join (a word's letters, a
+    line's words) because the mask is dilated first."""
+    w, h = frame_size
+    if not mask.any():
+        return []
+    sx, sy = w / mask.shape[1], h / mask.shape[0]
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((5, 9), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
+    boxes = [(int(x * sx) - margin, int(y * sy) - margin, int((x + bw) * sx) + margin, int((y + bh) * sy) + margin)
+             for x, y, bw, bh, _ in stats[1:n]]
+    return merge([(max(0, x0), max(0, y0), min(w, x1), min(h, y1)) for x0, y0, x1, y1 in boxes])
+
+
+def merge(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) with every overlapping pair replaced by their union, until none overlap."""
+    out = list(boxes)
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    out[i] = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                    del out[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return out
+
+
+def crop_signature(g: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A text box's look, to tell later whether it changed: its grey crop (frame pixels x0:x1, y0:y1) lightly
+    blurred so film grain and compression noise do not count: [h, w] float32."""
+    x0, y0, x1, y1 = box
+    return cv2.GaussianBlur(g[y0:y1, x0:x1], (5, 5), 1.2).astype(np.float32)
+
+
+def same_look(a: np.ndarray, b: np.ndarray, *, tol: float) -> bool:
+    """Whether two `crop_signature`s of one box show the same thing: mean absolute difference <= tol grey
+    levels, and no 8-px-wide column strip worse than 3 tol (one letter changing in a long line counts)."""
+    if a.shape != b.shape or a.size == 0:
+        return False
+    d = np.abs(a - b)
+    strips = [d[:, i:i + 8].mean() for i in range(0, d.shape[1], 8)]
+    return float(d.mean()) <= tol and max(strips) <= 3 * tol
 
 
 def descriptor(image: np.ndarray) -> np.ndarray:
@@ -72,131 +130,3 @@ def descriptor(image: np.ndarray) -> np.ndarray:
         parts.append(v / max(float(np.linalg.norm(v)), 1e-6))
     out = np.concatenate(parts)
     return out / np.sqrt(2.0)
-
-
-@dataclass
-class OrbFeatures:
-    """ORB keypoints of every indexed frame, stored flat.
-
-    points [M, 2] float32 (x, y pixels in the decoded frame); descriptors [M, 32] uint8;
-    offsets [N + 1] int64: frame i owns rows offsets[i]:offsets[i + 1]."""
-
-    points: np.ndarray
-    descriptors: np.ndarray
-    offsets: np.ndarray
-    _binary: object = field(default=None, init=False, repr=False, compare=False)  # faiss.IndexBinaryFlat, built on first query
-
-    def shortlist(self, desc: np.ndarray, *, radius: int = 40, need: int = 4) -> np.ndarray:
-        """Frames (sorted indices) where at least `need` of the descriptors `desc` [Q, 32] uint8 have a keypoint
-        within `radius` bits: one FAISS binary range search over every keypoint of the video."""
-        import faiss
-
-        n = len(self)
-        if self._binary is None:
-            self._binary = faiss.IndexBinaryFlat(256)
-            self._binary.add(np.ascontiguousarray(self.descriptors))
-        if n == 0 or len(desc) == 0 or self._binary.ntotal == 0:
-            return np.zeros(0, dtype=np.int64)
-        lims, _, rows = self._binary.range_search(np.ascontiguousarray(desc), radius)
-        lims = lims.astype(np.int64)
-        frame = np.searchsorted(self.offsets, rows, side="right") - 1  # keypoint row -> its frame
-        query = np.repeat(np.arange(len(desc)), np.diff(lims))
-        pairs = np.unique(query * n + frame)  # each query keypoint counts once per frame
-        return np.flatnonzero(np.bincount(pairs % n, minlength=n) >= need)
-
-    def frame(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
-        return self.points[a:b], self.descriptors[a:b]
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-
-class OrbExtractor:
-    """ORB on grey frames; `detect(image) -> (points [M, 2] float32, descriptors [M, 32] uint8)`."""
-
-    def __init__(self, n_features: int = 600) -> None:
-        self.n_features = n_features
-        self._orb = cv2.ORB_create(nfeatures=n_features, fastThreshold=10)
-
-    def key(self) -> str:
-        return f"orb-{self.n_features}-fast10-cv{cv2.__version__}"
-
-    def detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        kps, desc = self._orb.detectAndCompute(gray(image), None)
-        if desc is None or not kps:
-            return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
-        return np.array([k.pt for k in kps], dtype=np.float32), desc
-
-    def build(self, per_frame: list[tuple[np.ndarray, np.ndarray]]) -> OrbFeatures:
-        counts = [len(p) for p, _ in per_frame]
-        offsets = np.zeros(len(per_frame) + 1, dtype=np.int64)
-        offsets[1:] = np.cumsum(counts)
-        pts = np.concatenate([p for p, _ in per_frame]) if per_frame else np.zeros((0, 2), np.float32)
-        desc = np.concatenate([d for _, d in per_frame]) if per_frame else np.zeros((0, 32), np.uint8)
-        return OrbFeatures(pts.astype(np.float32), desc.astype(np.uint8), offsets)
-
-
-def prepare_query(image: np.ndarray, *, max_side: int = 320, n_features: int = 500) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """Query picture -> (points [Q, 2], descriptors [Q, 32], (h, w) after resizing its long side to max_side)."""
-    if image.ndim not in (2, 3) or min(image.shape[:2]) < 16:
-        raise InputError(f"query image must be at least 16 x 16 pixels, got shape {image.shape}")
-    g = gray(image)
-    scale = max_side / max(g.shape)  # up or down: small queries get enough keypoints, big ones stay cheap
-    g = cv2.resize(g, (max(1, round(g.shape[1] * scale)), max(1, round(g.shape[0] * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    orb = cv2.ORB_create(nfeatures=n_features, fastThreshold=10)  # same descriptor geometry as frames
-    kps, desc = orb.detectAndCompute(g, None)
-    if desc is None or not kps:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8), g.shape[:2]
-    order = np.argsort([-k.response for k in kps], kind="stable")  # strongest first (the prefilter uses those)
-    return np.array([kps[i].pt for i in order], dtype=np.float32), desc[order], g.shape[:2]
-
-
-def _plausible(h: np.ndarray, qshape: tuple[int, int]) -> bool:
-    """A homography maps the query's corners to a convex, non-degenerate quadrilateral."""
-    qh, qw = qshape
-    corners = np.array([[0, 0], [qw, 0], [qw, qh], [0, qh]], dtype=np.float32).reshape(-1, 1, 2)
-    try:
-        quad = cv2.perspectiveTransform(corners, h).reshape(-1, 2)
-    except cv2.error:
-        return False
-    if not np.all(np.isfinite(quad)) or not cv2.isContourConvex(quad.astype(np.float32)):
-        return False
-    return cv2.contourArea(quad) >= 64.0  # at least ~8 x 8 pixels
-
-
-def match_scores(query: tuple[np.ndarray, np.ndarray, tuple[int, int]], feats: OrbFeatures, *, ratio: float = 0.8,
-                 min_inliers: int = 8, n_first: int = 150) -> np.ndarray:
-    """Region-level match of a query picture against every frame. -> [N] float in [0, 1].
-
-    Per frame: ORB descriptors matched (2-NN Hamming, Lowe ratio test, kept only when the two keypoints are
-    each other's nearest neighbour: without that, the generic corners of a different picture made of similar
-    shapes reach 25 verified inliers), then a RANSAC homography (5 px);
-    score = verified inliers / query keypoints, 0 when fewer than min_inliers or the geometry is implausible.
-    Only frames where min_inliers of the query's `n_first` strongest keypoints have a close descriptor
-    (OrbFeatures.shortlist, one FAISS binary search over the whole video) are verified.
-    """
-    qpts, qdesc, qshape = query
-    out = np.zeros(len(feats), dtype=np.float64)
-    if len(qdesc) < min_inliers:
-        return out
-    bf = cv2.BFMatcher(cv2.NORM_HAMMING)
-    for i in feats.shortlist(qdesc[:n_first], need=min_inliers):
-        pts, desc = feats.frame(int(i))
-        if len(desc) < min_inliers:
-            continue
-        pairs = bf.knnMatch(qdesc, desc, k=2)
-        back = {m.queryIdx: m.trainIdx for m in bf.match(desc, qdesc)}  # frame keypoint -> its nearest query keypoint
-        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance
-                and back.get(p[0].trainIdx) == p[0].queryIdx]  # mutual nearest neighbours only
-        if len(good) < min_inliers:
-            continue
-        src = qpts[[m.queryIdx for m in good]].reshape(-1, 1, 2)
-        dst = pts[[m.trainIdx for m in good]].reshape(-1, 1, 2)
-        h, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
-        if h is None or mask is None:
-            continue
-        inliers = int(mask.sum())
-        if inliers >= min_inliers and _plausible(h, qshape):
-            out[i] = inliers / len(qdesc)
-    return out

@@ -15,16 +15,18 @@ import numpy as np
 from longlens.core.types import Frame, Moment
 from longlens.retrieval import faiss_index
 from longlens.retrieval.channels import as_float32
-from longlens.retrieval.image import OrbFeatures, descriptor
+from longlens.retrieval.image import descriptor
+from longlens.retrieval.orb import OrbFeatures
 
 
 @dataclass
 class VideoIndex:
     """One video's index. Arrays are row-aligned with `times` ([N], seconds, ascending).
 
-    embeddings: channel -> L2-normalised float32 [N, D] ("clip", "ocr", "descriptor");
+    embeddings: channel -> L2-normalised float32 [N, D] ("clip", "descriptor");
     regions: CLIP crop embeddings [N, R, D] or None; texts: readable OCR text per frame (None = no text);
     raw_texts: what the OCR returned; orb: ORB features for image queries or None;
+    text_lines: the on-screen lines' embeddings and the rows showing them (channels.ocr.TextLines) or None;
     speech: what is said (channels.speech.SpeechTrack: sentences with spans, embeddings, words) or None;
     key: content key of the video's frames entry; stats: counts and seconds per stage (what was cached);
     channels: the channels attached (core.registry.CHANNELS order), i.e. those this index can score.
@@ -41,6 +43,7 @@ class VideoIndex:
     texts: list[str | None] = field(default_factory=list)
     raw_texts: list[str | None] = field(default_factory=list)
     orb: OrbFeatures | None = None
+    text_lines: object | None = None
     speech: object | None = None
     stats: dict = field(default_factory=dict)
     channels: tuple[str, ...] = ()

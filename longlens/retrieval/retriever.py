@@ -38,10 +38,11 @@ class Retriever:
 
     index(video, fps=None) -> VideoIndex           decode + embed + OCR, cached on disk by content key
     curve(index, query=None, image=None) -> ScoreCurve
-    search(video, query=None, image=None, k=10) -> list[Moment] (best first)
+    search(video, query=None, image=None, k=10) -> list[Moment] (best first; [] when nothing was found)
     select(index, curve, budget, method="tass", **options) -> list[Moment] (time order)
     zoom(video, query=None, image=None, budget=16, rounds=2, seed=0, method="tass") -> list[Moment] (time order)
-    ground(video, query=None, image=None, top=5) -> list[Segment] (best first)
+    ground(video, query=None, image=None, top=5) -> list[Segment] (best first; [] when nothing was found)
+    support(index, curve) -> bool [N]; nothing_found(index, curve) / not_found(video, query, image) -> why, or None
     segments(index, curve, query=None, image=None, top=5) -> list[Segment]: ground an already scored curve
     `video` is a path or an already built VideoIndex wherever one is accepted.
     """
@@ -277,14 +278,41 @@ class Retriever:
         return [index.moment(int(i), curve.fused[i], {c: float(s[i]) for c, s in curve.channels.items()},
                              *self.evidence(index, curve, int(i))) for i in idx]
 
+    def support(self, index: VideoIndex, curve: ScoreCurve) -> np.ndarray:
+        """Rows [N] bool where some channel that scored the query has evidence above its noise (Channel.support:
+        a caption read that matches, a verified picture match); a channel that cannot tell evidence from noise
+        (CLIP's similarities) supports every row it scores. All False: nothing was found."""
+        out = np.zeros(len(curve), dtype=bool)
+        for name in index.channels:
+            if name in curve.stats:  # took part in the fusion
+                s = self.channel(name).support(curve)
+                out |= True if s is None else np.asarray(s, dtype=bool)
+        return out
+
+    def nothing_found(self, index: VideoIndex, curve: ScoreCurve) -> str | None:
+        """Why nothing was found for this scored query (one line), or None when some row has support."""
+        if self.support(index, curve).any():
+            return None
+        said = [self.channel(c).nothing or f"no {c} evidence" for c in index.channels if c in curve.stats]
+        return "not found: " + ("; ".join(said) if said else f"no channel of {', '.join(index.channels) or 'none'} "
+                                "can score this query")
+
+    def not_found(self, video, query: str | None = None, image=None) -> str | None:
+        """`nothing_found` for a video and a query: the note a search or grounding that found nothing gives."""
+        q = self.prepare(query, image)
+        index = self.index(video)
+        return self.nothing_found(index, self.curve(index, prepared=q))
+
     def search(self, video, query: str | None = None, image=None, *, k: int = 10) -> list[Moment]:
-        """The k best-scoring frames (best first; ties: earlier first)."""
+        """The k best-scoring frames with support (best first; ties: earlier first); [] when nothing was found
+        (see `not_found` for why)."""
         if not isinstance(k, int) or k <= 0:
             raise InputError(f"k must be a whole number > 0, got {k!r}")
         q = self.prepare(query, image)
         index = self.index(video)
         curve = self.curve(index, prepared=q)
-        order = np.lexsort((np.arange(len(curve.fused)), -curve.fused))[:k]
+        rows = np.flatnonzero(self.support(index, curve))
+        order = rows[np.lexsort((rows, -curve.fused[rows]))][:k]
         return self._moments(index, curve, order)
 
     def select(self, index: VideoIndex, curve: ScoreCurve, budget: int, *, method: str = "tass", **options) -> list[Moment]:
@@ -296,28 +324,42 @@ class Retriever:
         return self._moments(index, curve, select(curve.times, curve.fused, budget, features=features, **options))
 
     def ground(self, video, query: str | None = None, image=None, *, top: int = 5) -> list[Segment]:
-        """Ranked time windows that answer the query (ground.ground_segments over the fused curve)."""
+        """Ranked time windows that answer the query (see `segments`); [] when nothing was found (`not_found`)."""
         q = self.prepare(query, image)
         index = self.index(video)
         return self.segments(index, self.curve(index, prepared=q), prepared=q, top=top)
 
     def segments(self, index: VideoIndex, curve: ScoreCurve, query: str | None = None, image=None, *, top: int = 5,
                  prepared: Query | None = None, nms_iou: float = 0.3) -> list[Segment]:
-        """Ranked time windows of a scored curve (ground.ground_segments), each handed to the channel that speaks
-        most strongly at its peak (Channel.strength) to set its edges from its own evidence (speech: the span of
-        the sentences said); a window that becomes a near-copy of a better one (IoU > nms_iou) is dropped."""
+        """Ranked time windows of a scored curve. Only rows with support count (`support`; none: []): the fused
+        curve's peaks among them (ground.ground_segments) give the windows, each handed to the channel that
+        speaks most strongly at its peak (Channel.strength) to set its edges from its own evidence (on-screen
+        text: the rows showing the caption; a picture: the rows where it is verified; speech: the sentences
+        said); a window that becomes a near-copy of a better one (IoU > nms_iou) is dropped."""
         q = prepared or self.prepare(query, image)
+        sup = self.support(index, curve)
+        if not sup.any():
+            return []
+        floor = float(curve.fused[sup].min()) - 1.0  # rows without support sink below every row with it
+        fused = np.where(sup, curve.fused, floor)
+        found: list[Segment] = []
+        for seg in ground_segments(curve.times, fused, top=2 * top, duration=index.duration):
+            rows = np.flatnonzero((curve.times >= seg.start) & (curve.times <= seg.end) & sup)
+            if not len(rows):
+                continue
+            peak = int(rows[np.argmax(curve.fused[rows])])
+            lead = max(index.channels, key=lambda c: self.channel(c).strength(curve, peak), default=None)
+            if lead is not None and lead in curve.stats:
+                seg = self.channel(lead).edges(index, q, self._vector(q, lead), curve, seg)
+            # ranked by the best row with support inside, unsmoothed: a caption shown 5 s is as good an answer
+            # as one shown 20 s
+            inside = sup & (curve.times >= seg.start) & (curve.times <= seg.end)
+            found.append(Segment(seg.start, seg.end, float(curve.fused[inside].max()) if inside.any() else seg.score))
         out: list[Segment] = []
-        for seg in ground_segments(curve.times, curve.fused, top=top, duration=index.duration):
-            rows = np.flatnonzero((curve.times >= seg.start) & (curve.times <= seg.end))
-            if len(rows):
-                peak = int(rows[np.argmax(curve.fused[rows])])
-                lead = max(index.channels, key=lambda c: self.channel(c).strength(curve, peak), default=None)
-                if lead is not None and lead in curve.stats:
-                    seg = self.channel(lead).edges(index, q, self._vector(q, lead), curve, seg)
+        for seg in sorted(found, key=lambda g: (-g.score, g.start)):
             if all(iou((seg.start, seg.end), (g.start, g.end)) <= nms_iou for g in out):
                 out.append(seg)
-        return out
+        return out[:top]
 
     def zoom(self, video, query: str | None = None, image=None, *, budget: int = 16, rounds: int = 2, seed: int = 0,
              coarse_fps: float | None = None, factor: float = 4.0, windows: int = 3, max_frames: int = 512,

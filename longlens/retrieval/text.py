@@ -8,6 +8,7 @@ embedded and shown as evidence.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import re
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from importlib.metadata import version as dist_version
 
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,9 @@ STOPWORDS = frozenset(
     than then so if any some all""".split()
 )
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
-DET_LIMIT = 960  # px: OCR detection downscales frames whose long side exceeds this, never upscales
+DET_LIMIT = 960  # px: RapidOCR's own detection limit (long side; it never upscales)
+DET_SIDE = 540  # px: frames whose short side is smaller are upscaled to it for text detection (at most 2x):
+# PP-OCRv4's detector misses text under ~20 px tall and low-contrast text at 270p that it finds at 2x
 _FOLD = str.maketrans({"0": "O", "1": "I"})
 
 
@@ -80,6 +84,34 @@ def keyword_hits(query: str, texts: Sequence[str | None]) -> np.ndarray | None:
             cache[text] = hit / total
         out[i] = cache[text]
     return out
+
+
+def shows(line: str, text: str | None, *, cover: float = 0.8) -> bool:
+    """Whether `text` (a frame's on-screen text) shows `line`: at least `cover` of the line's letters and digits
+    found in order in it (spaces and case aside; OCR misreads a letter here and there on hard footage)."""
+    want, have = compact(line), compact(text or "")
+    if not want or not have:
+        return False
+    if want in have:
+        return True
+    blocks = difflib.SequenceMatcher(None, want, have, autojunk=False).get_matching_blocks()
+    return sum(b.size for b in blocks) >= cover * len(want)
+
+
+def line_recall(reference: Sequence[str | None], texts: Sequence[str | None], *,
+                cover: float = 0.8) -> tuple[float, list[str]]:
+    """How many of the distinct text lines a reference OCR found are found again: (recall, the lines missed).
+
+    reference, texts: per frame, lines joined by newlines (e.g. OCR of every frame, and an index's texts).
+    A reference line (3+ letters or digits) is found when `texts` shows it (`shows`) on one of the frames
+    where the reference read it."""
+    where: dict[str, list[int]] = {}
+    for i, text in enumerate(reference):
+        for ln in (text or "").splitlines():
+            if len(compact(ln)) >= 3:
+                where.setdefault(compact(ln), []).append(i)
+    missed = [ln for ln, rows in where.items() if not any(shows(ln, texts[i], cover=cover) for i in rows)]
+    return (1.0 - len(missed) / len(where) if where else 1.0), missed
 
 
 def _fix_lookalikes(tok: str) -> str:
@@ -164,7 +196,14 @@ def text_blocks(boxes: Sequence[tuple[Sequence[Sequence[float]], str]]) -> list[
 
 
 class OcrReader:
-    """RapidOCR (onnxruntime, models from its wheel), built on first use. `read(image) -> text | None`."""
+    """RapidOCR (onnxruntime, models from its wheel), built on first use. Its two stages apart, so a caller can
+    detect text boxes on every frame (cheap) and recognise only boxes that are new or changed:
+      detect(image) -> quads [4, 2] (x, y corners, clockwise from top-left) of the text lines found;
+      recognize(image, quads) -> [(text, confidence)] per quad;
+      lines(quads, reads) -> the confident reads as text blocks (see `text_blocks`), or None;
+      read(image) -> text | None: all three on a whole frame (OCR of one frame, the reference).
+    No angle classifier: frames' text stands upright, and the classifier's 180-degree flips only ever cost
+    time and, now and then, a correct read."""
 
     def __init__(self, *, min_confidence: float = 0.5) -> None:
         self.min_confidence = min_confidence
@@ -173,23 +212,60 @@ class OcrReader:
 
     @staticmethod
     def version() -> str:
-        return f"rapidocr-onnxruntime-{dist_version('rapidocr-onnxruntime')}-det{DET_LIMIT}max-lines"
+        return f"rapidocr-onnxruntime-{dist_version('rapidocr-onnxruntime')}-det{DET_LIMIT}max-up{DET_SIDE}-nocls-lines"
+
+    def _load(self):
+        if self._engine is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            # detect at the frame's own resolution (the default upscales the short side to 736 px: 5x the
+            # time, no better reading of captions at 270-360 px)
+            self._engine = RapidOCR(det_limit_side_len=DET_LIMIT, det_limit_type="max", use_cls=False)
+        return self._engine
+
+    @staticmethod
+    def scale(frame_shape: tuple[int, ...]) -> float:
+        """How much a frame of this shape (H, W, ...) is enlarged for detection (DET_SIDE; 1 to 2)."""
+        return float(np.clip(DET_SIDE / max(1, min(frame_shape[:2])), 1.0, 2.0))
+
+    def detect(self, image: np.ndarray, *, scale: float | None = None) -> list[np.ndarray]:
+        """Text lines in an RGB image [H, W, 3] uint8: quads [4, 2] float32 in its pixel coordinates.
+        scale: enlargement for the detector (default: `scale(image.shape)`; pass the whole frame's when
+        `image` is a part of it, so that text is detected at the same size wherever it is)."""
+        s = self.scale(image.shape) if scale is None else scale
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        if s > 1:
+            bgr = cv2.resize(bgr, (round(bgr.shape[1] * s), round(bgr.shape[0] * s)), interpolation=cv2.INTER_CUBIC)
+        # the detector takes sides in multiples of 32 and stretches anything else to them: pad instead, so that text
+        # has one shape whichever part of the frame is looked at (a stretched crop loses faint lines the whole
+        # frame shows)
+        ph, pw = -bgr.shape[0] % 32, -bgr.shape[1] % 32
+        if ph or pw:
+            bgr = cv2.copyMakeBorder(bgr, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+        with self._lock:
+            boxes, _ = self._load()(bgr, use_cls=False, use_rec=False)
+        return [np.asarray(b, dtype=np.float32).reshape(4, 2) / s for b in boxes or []]
+
+    def recognize(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """The text in each quad of an RGB image (cut out upright, as RapidOCR does), with its confidence."""
+        if not len(quads):
+            return []
+        with self._lock:
+            engine = self._load()
+            crops = engine.get_crop_img_list(np.ascontiguousarray(image[:, :, ::-1]), [np.float32(q) for q in quads])
+            reads, _ = engine.text_rec(crops, False)
+        return [(str(r[0]).strip(), float(r[1])) for r in reads]
+
+    def lines(self, quads: Sequence[np.ndarray], reads: Sequence[tuple[str, float]]) -> str | None:
+        """The confident reads grouped into blocks of text, top to bottom, joined by '\\n' (None: no text)."""
+        boxes = [(q.tolist(), t) for q, (t, conf) in zip(quads, reads) if conf >= self.min_confidence and t]
+        return "\n".join(text_blocks(boxes)) or None
 
     def read(self, image: np.ndarray) -> str | None:
         """Text in an RGB image [H, W, 3] uint8: one line per block of text (see `text_blocks`), top to
         bottom, joined by '\\n'. Two captions on screen stay two lines; a wrapped one stays one."""
-        with self._lock:
-            if self._engine is None:
-                from rapidocr_onnxruntime import RapidOCR
-
-                # detect at the frame's own resolution (the default upscales the short side to 736 px: 5x the
-                # time, no better reading of captions at 270-360 px)
-                self._engine = RapidOCR(det_limit_side_len=DET_LIMIT, det_limit_type="max")
-            result, _ = self._engine(np.ascontiguousarray(image[:, :, ::-1]))  # RapidOCR takes BGR
-        if not result:
-            return None
-        boxes = [(box, txt.strip()) for box, txt, conf in result if float(conf) >= self.min_confidence and txt.strip()]
-        return "\n".join(text_blocks(boxes)) or None
+        quads = self.detect(image)
+        return self.lines(quads, self.recognize(image, quads))
 
 
 class TextEmbedder:

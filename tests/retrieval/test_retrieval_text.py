@@ -75,19 +75,35 @@ def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole(rng):
     assert readable("CHECKOUTLANE7OPEN\nCHECK0UTLANE12CL0SED", TextEmbedder().vocab).count("\n") == 1
 
 
-def test_text_change_sees_captions_not_panning_scenery_or_a_moving_ball(rng):
-    """The OCR trigger: a caption appearing, going or changing counts; the background panning and the ball
-    moving between frames do not (painted frames, fresh random scene)."""
-    from longlens.data.synth import Caption, SynthSpec, _Painter
-    from longlens.retrieval.image import text_change, text_edges
+def test_change_gate_sees_captions_on_any_background_not_panning_scenery_or_a_plain_ball(rng):
+    """The OCR's gate (image.changed, without plain blobs): a caption appearing, going or changing counts on
+    smooth scenery and on a still dense texture; the scenery panning and a smooth ball moving do not; a texture
+    redrawn every frame changes everywhere (painted frames, fresh random scenes)."""
+    from longlens.data.synth import Caption, Painter, SynthSpec
+    from longlens.retrieval.image import changed, plain_blobs, regions, small_gray
+
+    def looked_at(spec, t0, t1):  # regions the detector is sent to (frame pixels), and their share of the frame
+        p = Painter(spec)
+        a, b = small_gray(p.frame(t0)), small_gray(p.frame(t1))
+        out = regions(plain_blobs(changed(a, b, tol=24.0), a, b), spec.size)
+        return out, sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in out) / (spec.size[0] * spec.size[1])
+
+    def over(boxes, y0, y1):  # some region covers rows y0..y1 (the caption's band)
+        return any(b[1] <= y0 + 4 and b[3] >= y1 - 4 for b in boxes)
 
     t0 = float(rng.uniform(5, 20))
-    spec = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)),
-                     captions=[Caption(t0, t0 + 3, "CHECKOUT LANE 12 CLOSED"), Caption(t0 + 3, t0 + 6, "CHECKOUT LANE 7 OPEN")])
-    edges = lambda t: text_edges(_Painter(spec).frame(t))  # noqa: E731
-    for dt in (1.0, 2.0, 3.0):  # scenery only: the background pans and the ball moves
-        assert text_change(edges(t0 - dt - 1), edges(t0 - 1)) < 0.5
-    assert text_change(edges(t0 + 1), edges(t0 + 2)) < 0.5, "the same caption over moving scenery"
-    assert text_change(edges(t0 - 1), edges(t0 + 1)) > 0.5, "a caption appears"
-    assert text_change(edges(t0 + 2), edges(t0 + 4)) > 0.5, "the caption changes"
-    assert text_change(edges(t0 + 4), edges(t0 + 7)) > 0.5, "the caption goes"
+    caps = [Caption(t0, t0 + 3, "CHECKOUT LANE 12 CLOSED"), Caption(t0 + 3, t0 + 6, "CHECKOUT LANE 7 OPEN")]
+    smooth = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)), captions=caps)
+    for dt in (1.0, 2.0):  # scenery only: the background pans and the ball moves
+        assert looked_at(smooth, t0 - dt - 1, t0 - 1)[0] == []
+    assert looked_at(smooth, t0 + 1, t0 + 2)[0] == [], "the same caption over moving scenery"
+    for a, b in ((t0 - 1, t0 + 1), (t0 + 2, t0 + 4), (t0 + 4, t0 + 7)):  # appears, changes, goes
+        boxes, share = looked_at(smooth, a, b)
+        assert over(boxes, 230, 262) and share < 0.5, (a, b, boxes)
+    still = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)), captions=caps, background="noise",
+                      motion="still", ball=False)
+    assert looked_at(still, t0 - 2, t0 - 1)[0] == []
+    boxes, share = looked_at(still, t0 - 1, t0 + 1)
+    assert over(boxes, 230, 262) and share < 0.5, "a caption appears on a still dense texture"
+    boiling = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)), background="cells", motion="boil")
+    assert looked_at(boiling, t0, t0 + 1)[1] > 0.9, "a texture redrawn every frame is looked at everywhere"

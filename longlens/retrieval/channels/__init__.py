@@ -18,7 +18,11 @@ The face of a channel:
                                 adds the best of these curves (see Retriever.curve)
   strength(curve, i) -> float   how strongly it speaks for row i of a curve (z-score + its keyword boost)
   edges(index, query, vector, curve, segment) -> Segment   a grounded segment it leads, its edges set from
-                                its own evidence (default: as given)
+                                its own evidence (default: as given); None: no evidence of it there
+  support(curve) -> bool [N] | None   the rows where its evidence for the query stands above its noise (a caption
+                                read that matches, a verified picture match); None: it cannot tell evidence
+                                from noise (similarities only), and supports every row it scores
+  nothing                       what its having no support means, said when nothing is found
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ class Channel:
     kind: str | None = None  # what its evidence is (core.types.KINDS)
     reads = "frames"  # what its part is made from: "frames" (encoder) or "audio" (encode_audio)
     keyword_curve: str | None = None  # its keyword-hit curve's name in score()'s result
+    nothing = ""  # what no support from it means ("no on-screen text matches it"); default: "no <name> evidence"
 
     def __init__(self, config) -> None:
         self.config = config
@@ -102,6 +107,9 @@ class Channel:
 
     def edges(self, index, query, vector, curve, segment):
         return segment
+
+    def support(self, curve) -> np.ndarray | None:
+        return None
 
 
 def as_float32(x: np.ndarray) -> np.ndarray:

@@ -1,16 +1,21 @@
-"""The weight-free picture channel: ORB keypoints per frame, a query picture matched region by region and
-verified by a RANSAC homography (image.match_scores). Picture queries only. Stored part "image": points,
-descriptors, offsets (image.OrbFeatures)."""
+"""The weight-free picture channel: ORB keypoints per frame spread over a grid, a query picture matched region by
+region and verified geometrically (orb.match_scores). Picture queries only. Stored part "image": points,
+descriptors, offsets (orb.OrbFeatures)."""
 from __future__ import annotations
 
+import numpy as np
+
+from longlens.core.types import Segment
 from longlens.retrieval.channels import Channel
-from longlens.retrieval.image import OrbExtractor, OrbFeatures, match_scores, prepare_query
+from longlens.retrieval.ground import evidence_span
+from longlens.retrieval.orb import OrbExtractor, OrbFeatures, match_scores, prepare_query
 
 
 class ImageChannel(Channel):
     name = "image"
     queries = ("image",)
     kind = "picture"
+    nothing = "no frame shows the picture (no verified match)"
 
     def key(self) -> str:
         return OrbExtractor(self.config.orb_features).key()
@@ -26,6 +31,19 @@ class ImageChannel(Channel):
 
     def score(self, index, query, vector):
         return {"image": match_scores(vector, index.orb)}
+
+    def support(self, curve) -> np.ndarray:
+        """Rows where the picture is verified (a match that passed orb.match_scores' geometry check)."""
+        return curve.channels["image"] > 0
+
+    def edges(self, index, query, vector, curve, segment):
+        """A segment the picture leads spans the run of frames where it is verified, around its best match."""
+        sup = self.support(curve)
+        rows = np.flatnonzero(sup & (curve.times >= segment.start) & (curve.times <= segment.end))
+        if not len(rows):
+            return segment
+        peak = int(rows[np.argmax(curve.channels["image"][rows])])
+        return Segment(*evidence_span(curve.times, sup, peak, duration=index.duration), segment.score)
 
 
 class _Encoder:
