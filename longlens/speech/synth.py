@@ -123,7 +123,7 @@ def make_talk(duration: float, *, needles: list[tuple[float, str]] = (), rng: np
         return next((q1 for q0, q1 in quiet if a < q1 and b > q0), None)
 
     t = PAUSE[0]
-    for k, (at, text) in enumerate(sorted(needles) + [(duration, None)]):
+    for at, text in sorted(needles) + [(duration, None)]:
         while filler:
             sentence = filler_sentence(rng)
             x = speak(sentence, voice=voice, wpm=wpm)

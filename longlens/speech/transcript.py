@@ -58,7 +58,7 @@ class Transcript:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Transcript":
+    def from_dict(cls, d: dict) -> Transcript:
         utterances = [Utterance(**{**u, "words": [Word(**w) for w in u["words"]]}) for u in d["utterances"]]
         return cls(**{**d, "utterances": utterances})
 

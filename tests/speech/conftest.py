@@ -9,8 +9,8 @@ from speech_helpers import DURATION
 
 from longlens.data.synth import SynthSpec, make_video
 from longlens.speech import asr as asr_module
-from longlens.speech.transcript import Utterance, Word
 from longlens.speech.synth import add_audio, make_talk
+from longlens.speech.transcript import Utterance, Word
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from speech_helpers import DURATION, needs_espeak
 
-from longlens.core.errors import InputError, TruncatedVideoWarning
-from longlens.core.errors import NoAudioStreamError
+from longlens.core.errors import InputError, NoAudioStreamError, TruncatedVideoWarning
 from longlens.data.audio import SAMPLE_RATE, AudioChunk, iter_audio, pick_track, probe_audio
 from longlens.speech.asr import quiet_cut, windows
 from longlens.speech.synth import add_audio, make_talk

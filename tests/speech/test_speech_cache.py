@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 from speech_helpers import needs_espeak, needs_whisper
 
 from longlens.speech import SpeechConfig, transcribe

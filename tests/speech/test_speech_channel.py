@@ -7,7 +7,14 @@ import pytest
 
 from longlens.core.types import Segment
 from longlens.retrieval import RetrievalConfig
-from longlens.retrieval.channels.speech import SpeechChannel, SpeechTrack, cells, spoken_hits, spoken_keywords, spoken_tokens
+from longlens.retrieval.channels.speech import (
+    SpeechChannel,
+    SpeechTrack,
+    cells,
+    spoken_hits,
+    spoken_keywords,
+    spoken_tokens,
+)
 from longlens.retrieval.query import Query
 from longlens.retrieval.types import ScoreCurve
 from longlens.speech import Transcript, Utterance, Word

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from speech_helpers import needs_espeak, needs_whisper
 
 from longlens.cli import build_parser, main

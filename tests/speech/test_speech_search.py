@@ -48,7 +48,7 @@ def speech_only(model_cache):
 def test_spoken_queries_ground_to_the_words_said(clips, speech_only):
     hits, rows = 0, []
     for path, facts, _ in clips:
-        for fact, question, _, start, end in facts:
+        for _fact, question, _, start, end in facts:
             segs = speech_only.ground(path, question, top=1)
             got = (segs[0].start, segs[0].end) if segs else None
             score = iou(got, (start, end)) if got else 0.0
@@ -61,7 +61,7 @@ def test_spoken_queries_ground_to_the_words_said(clips, speech_only):
 def test_ask_answers_from_speech_citing_when_it_was_said(clips, speech_only):
     good, rows = 0, []
     for path, facts, _ in clips:
-        for fact, question, answers, start, _ in facts:
+        for _fact, question, answers, start, _ in facts:
             out = answer_json(ask(path, question, retriever=speech_only, answerer="extractive"))
             first = out["evidence"][0] if out["evidence"] else {}
             ok = says(out["answer"], answers) and first.get("kind") == "speech" and abs(first["time"] - start) <= 5.0

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 from speech_helpers import needs_espeak, needs_whisper
 
-from longlens.core.errors import InputError
-from longlens.core.errors import NoAudioStreamError
+from longlens.core.errors import InputError, NoAudioStreamError
 from longlens.speech import SpeechConfig, render, transcribe
 from longlens.speech import asr as asr_module
 from longlens.speech.words import words
