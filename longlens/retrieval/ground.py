@@ -70,7 +70,8 @@ def ground_segments(
     base = float(np.median(s))
     left = np.r_[-np.inf, s[:-1]]
     right = np.r_[s[1:], -np.inf]
-    peaks = np.flatnonzero((s >= left) & (s >= right) & (s > base))
+    eps = 1e-9 * max(1.0, float(np.abs(s).max()))  # smoothing a constant leaves rounding ripples, not peaks
+    peaks = np.flatnonzero((s >= left) & (s >= right) & (s > base + eps))
     if len(peaks) == 0:  # a flat curve has no peak: nothing stands out, so nothing is found (never the whole video)
         return []
     peaks = peaks[np.argsort(-s[peaks], kind="stable")]

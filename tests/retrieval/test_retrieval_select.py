@@ -148,3 +148,27 @@ def test_grounding_a_two_hour_video_keeps_memory_linear(rng):
         tracemalloc.stop()
     assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB"
     assert iou((segs[0].start, segs[0].end), (t0, t0 + 20)) >= 0.7
+
+
+def test_a_flat_curve_grounds_nothing_never_the_whole_video(rng):
+    """Issue 12: a query no channel had evidence for scored 0 everywhere and came back as one segment covering
+    the whole video."""
+    times = np.arange(0, float(rng.integers(60, 600)))
+    for value in (0.0, float(rng.normal())):
+        assert ground_segments(times, np.full(len(times), value), top=5, duration=float(times[-1] + 1)) == []
+
+
+def test_evidence_span_runs_over_short_gaps_and_ends_at_the_last_evidence(rng):
+    from longlens.retrieval.ground import evidence_span
+
+    times = np.arange(100, dtype=np.float64)
+    a = int(rng.integers(10, 40))
+    shown = np.zeros(100, dtype=bool)
+    shown[a:a + 10] = True
+    shown[a + 4] = False  # one frame misread inside: still one run
+    shown[a + 13] = True  # three frames after the run: another
+    assert evidence_span(times, shown, a + 2) == (a - 0.5, a + 9.5)
+    assert evidence_span(times, shown, a + 2, gap=0) == (a - 0.5, a + 3.5)
+    assert evidence_span(times, shown, a + 13) == (a + 12.5, a + 13.5)
+    assert evidence_span(times, shown, a - 5) is None
+    assert evidence_span(times, np.ones(100, bool), 50, duration=99.2) == (0.0, 99.2)
