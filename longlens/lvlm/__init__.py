@@ -19,6 +19,7 @@ _NAMES = {
                     "longlens.lvlm.prompts"),
     **dict.fromkeys(("ATTN_NAME", "SparsityStats", "remove_sparse_attention", "sparse_stats",
                      "use_sparse_attention"), "longlens.lvlm.sparse"),
+    **dict.fromkeys(("load_trained_lm", "local_text"), "longlens.lvlm.trained"),
 }
 
 __all__ = sorted(_NAMES)
