@@ -305,6 +305,9 @@ def _cmd_search(sub) -> None:
         if a.json:
             _print_json([m.to_dict() for m in moments])
             return 0
+        if not moments:  # not found is an answer, said as one (not an empty screen)
+            print(f"{a.video}: not found (no channel has evidence for this query above its noise)")
+            return 0
         for m in moments:
             parts = " ".join(f"{c} {v:.3f}" for c, v in m.scores.items())
             print(f"{m.time:9.2f} s  score {m.score:7.3f}  [{parts}]" + (f"  {m.text!r}" if m.text else ""))

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from longlens.core.types import clock
 from longlens.eval.choice import letters, strip_letter
 from longlens.lvlm import Answer
 from longlens.retrieval import Moment, Retriever, ScoreCurve, VideoIndex
@@ -121,12 +120,9 @@ def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve
                   key=lambda r: (-r.relevance, curve.times[r.best] if r.time is None else r.time))
     if options:
         return _choose(retriever, index, curve, runs, options, evidence)
-    if not runs or runs[0].relevance < MIN_RELEVANCE:
-        top = np.argsort(-curve.fused, kind="stable")[:evidence]
-        moments = [_moment(index, curve, int(i)) for i in sorted(top, key=lambda i: curve.times[i])]
-        where = ", ".join(clock(m.time) for m in moments)
-        return Answer(text=f"{_nothing(index)} answers this. The most relevant moments are at {where}.",
-                      answerer="extractive", evidence=moments, parsed=None)
+    if not runs or runs[0].relevance < MIN_RELEVANCE:  # not found is an answer: cite nothing rather than noise
+        return Answer(text=f"No support found: {_nothing(index).lower()} answers this.", answerer="extractive",
+                      evidence=[], parsed=None)
     best = runs[0]
     moments = [_cited(index, curve, r) for r in runs[:evidence]]
     return Answer(text=best.text, answerer="extractive", evidence=moments, parsed=best.text)

@@ -25,7 +25,11 @@ class GroundTask(VideoTask):
 
     def item(self, retriever, index, job: Job) -> dict:
         segments = retriever.ground(index, query=job.query, image=job.image, top=self.top)
-        return {"segments": [s.to_list() for s in segments]}
+        row = {"segments": [s.to_list() for s in segments]}
+        if not segments:  # not found is an answer: an ok row with no segment, and why
+            q = retriever.prepare(job.query, job.image)
+            row["note"] = retriever.nothing_found(index, retriever.curve(index, prepared=q)) or "not found"
+        return row
 
 
 def ground_batch(

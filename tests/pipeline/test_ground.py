@@ -191,3 +191,22 @@ def test_cli_bad_input_is_a_clear_error(warm, tmp_path, capsys):
     assert main(["ground", "--input", ok, "--output", out]) == 0
     assert main(["ground", "--input", ok, "--output", out]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_an_absent_phrase_or_picture_is_an_ok_row_with_no_segment_and_a_note(warm, config, tmp_path, seed):
+    """Issue 12: not found is an answer -- never the whole video, never cited noise."""
+    from longlens.data.synth import make_picture
+
+    png = tmp_path / "absent.png"
+    import cv2
+
+    cv2.imwrite(str(png), make_picture(seed % 10**6 + 5000, (160, 120))[:, :, ::-1])  # a picture no video shows
+    jobs = write_jsonl(tmp_path / "jobs.jsonl", [
+        {"id": "phrase", "video": warm["a"]["path"], "query": "purple elephants juggling violins at dawn"},
+        {"id": "picture", "video": warm["a"]["path"], "image": str(png)},
+    ])
+    ground_batch(jobs, tmp_path / "out.jsonl", engine="local", workers=1, config=config)
+    rows = {r["id"]: r for r in read_rows(tmp_path / "out.jsonl")[0]}
+    for name in ("phrase", "picture"):
+        row = rows[name]
+        assert row["status"] == "ok" and row["segments"] == [] and row["note"].startswith("not found"), row

@@ -43,6 +43,14 @@ def test_search_text_and_image_json(warm_cache, synth, capsys, tmp_path):
     assert synth["pic1"][0] <= t < synth["pic1"][1]
 
 
+def test_search_for_what_no_frame_shows_says_not_found(warm_cache, synth, capsys):
+    """Issue 12: an absent phrase prints 'not found' (and [] as JSON), never the least-bad frames."""
+    assert main(["search", synth["path"], "purple elephants juggling violins at dawn", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["search", synth["path"], "purple elephants juggling violins at dawn"]) == 0
+    assert "not found" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("args, message", [
     (["", "-k", "3"], "empty query"),
     (["vault", "-k", "0"], "k must"),
