@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 # suite name -> "module:function": one line per suite.
 SUITES: dict[str, str] = {
+    "attention": "longlens.bench.attention:run",
     "data": "longlens.bench.data:run",
     "kernels": "longlens.bench.kernels:run",
     "lvlm": "longlens.bench.lvlm:run",

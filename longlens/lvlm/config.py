@@ -20,9 +20,10 @@ class SparsityConfig:
     window_blocks: int = 8
     topk_blocks: int = 8
     block_size: int = 64
+    dense_below: int = 0
 
     def __post_init__(self):
-        for name in ("sink_blocks", "window_blocks", "topk_blocks"):
+        for name in ("sink_blocks", "window_blocks", "topk_blocks", "dense_below"):
             if getattr(self, name) < 0:
                 raise InputError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.block_size < 16 or self.block_size & (self.block_size - 1):

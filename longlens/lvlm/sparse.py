@@ -195,7 +195,7 @@ def sparse_attention_forward(
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     q_len, k_len = query.shape[2], key.shape[2]
     if (kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None or not causal
-            or attention_mask is not None):
+            or attention_mask is not None or k_len < cfg.dense_below):
         if attention_mask is not None:
             _warn_once("mask", "sparse attention got a materialized mask (padding or a custom mask): dense SDPA "
                                "for such calls")
