@@ -4,7 +4,10 @@ No model path uses it yet: the VLM's `attn="sparse"` runs block-sparse softmax a
 this op (issue 16 adds a model path for it). One normaliser over both branches (see cache.py for the exact rule
 and the feature maps). Parts: `hybrid_attention` runs the Triton window-softmax kernel + PyTorch chunked linear
 branch + Triton merge (kernel.py) or the explicit PyTorch twin (naive.py), as `backend` says;
-`hybrid_attention_step` is PyTorch on every device (step.py).
+`hybrid_attention_step` is PyTorch on every device (step.py). The linear branch's feature map is a fixed one
+(`FEATURE_MAPS`) or trained per-head maps (`LearnedFeatures`, learned.py; trained by `longlens.lvlm.transfer`):
+both paths compute phi through the one `cache.feature_map` function (the Triton kernels run the exact-softmax
+window and the merge only, so they never see the features).
 """
 from __future__ import annotations
 
@@ -13,10 +16,12 @@ import torch
 from longlens.kernels.dispatch import backend_for
 from longlens.kernels.ops.common.attention_checks import check_qkv, default_scale
 from longlens.kernels.ops.hybrid import naive
-from longlens.kernels.ops.hybrid.cache import FEATURE_MAPS, HybridCache, HybridRule, check_cache
+from longlens.kernels.ops.hybrid.cache import FEATURE_MAPS, FeatureKind, HybridCache, HybridRule, check_cache
+from longlens.kernels.ops.hybrid.learned import LearnedFeatures
 from longlens.kernels.ops.hybrid.step import step
 
-__all__ = ["hybrid_attention", "hybrid_attention_step", "HybridCache", "HybridRule", "FEATURE_MAPS"]
+__all__ = ["hybrid_attention", "hybrid_attention_step", "HybridCache", "HybridRule", "FEATURE_MAPS",
+           "LearnedFeatures"]
 
 
 def hybrid_attention(
@@ -26,7 +31,7 @@ def hybrid_attention(
     *,
     window: int = 512,
     sink: int = 4,
-    feature_map: str = "taylor2",
+    feature_map: FeatureKind = "taylor2",
     scale: float | None = None,
     initial_state: HybridCache | None = None,
     output_final_state: bool = False,
@@ -37,8 +42,8 @@ def hybrid_attention(
     q [B, T, Hq, D], k/v [B, T, Hkv, D] (Hq a multiple of Hkv), at absolute positions
     pos .. pos + T - 1 where pos = initial_state.pos (0 without one). Query p attends exactly
     (softmax logits scale * q.k) the first `sink` tokens and the last `window` tokens (p - window, p],
-    and linearly (weights phi(q).phi(k), `feature_map` in taylor2 | elu1 | relu) every other earlier
-    token, all under one normaliser. `scale` defaults to D^-0.5.
+    and linearly (weights phi(q).phi(k), `feature_map` one of `FEATURE_MAPS` or a `LearnedFeatures` made for
+    (Hq, Hkv, D)) every other earlier token, all under one normaliser. `scale` defaults to D^-0.5.
     `initial_state` (a HybridCache from an earlier call or `HybridCache.empty`) carries the window,
     sinks and linear state; it must have been made with the same window, sink, feature_map, scale.
     backend: "auto" | "triton" | "reference" (`longlens.kernels.dispatch`).
@@ -49,6 +54,7 @@ def hybrid_attention(
     if Tq != Tk:
         raise ValueError(f"hybrid_attention: q and k/v must have the same length, got {Tq} and {Tk}")
     rule = HybridRule(window, sink, feature_map, default_scale(scale, D))
+    rule.check_heads(Hq, Hkv, D)
     if initial_state is not None:
         check_cache(initial_state, k, rule=rule)
     if backend_for(q, k, v, backend=backend) == "triton":
@@ -71,4 +77,5 @@ def hybrid_attention_step(
     if Tq != 1 or Tk != 1:
         raise ValueError(f"hybrid_attention_step takes one token, got q length {Tq} and k/v length {Tk}")
     check_cache(cache, k)
+    cache.rule.check_heads(Hq, Hkv, D)
     return step(q, k, v, cache), cache

@@ -9,7 +9,9 @@ Feature maps act on u = sqrt(scale) * x, so phi(q).phi(k) is a function of the s
 scale * q.k for taylor2:
 - taylor2: phi(u) = [1, u, vec(u u^T) / sqrt(2)] (F = 1 + D + D^2), phi(q).phi(k) = 1 + z + z^2/2 with
   z = scale * q.k: the 2nd-order Taylor expansion of exp(z), as in BASED (always >= 1/2);
-- elu1: phi(u) = elu(u) + 1 (F = D);  relu: phi(u) = relu(u) (F = D).
+- elu1: phi(u) = elu(u) + 1 (F = D);  relu: phi(u) = relu(u) (F = D);
+- none: phi = 0 (F = 1): no linear branch, i.e. sinks + sliding window only (the baseline a trained map must beat);
+- a `LearnedFeatures` module (learned.py): trained per-head maps, one for queries and one for keys.
 """
 from __future__ import annotations
 
@@ -18,16 +20,40 @@ from dataclasses import dataclass, replace
 
 import torch
 
-FEATURE_MAPS = ("taylor2", "elu1", "relu")
+from longlens.kernels.ops.hybrid.learned import LearnedFeatures
+
+FEATURE_MAPS = ("taylor2", "elu1", "relu", "none")
+FeatureKind = str | LearnedFeatures  # a fixed map's name or trained maps
 
 
-def feature_dim(kind: str, head_dim: int) -> int:
+def feature_dim(kind: FeatureKind, head_dim: int) -> int:
     """F, the size of phi(x) for head dim D."""
+    if isinstance(kind, LearnedFeatures):
+        return kind.features
+    if kind == "none":
+        return 1
     return 1 + head_dim + head_dim * head_dim if kind == "taylor2" else head_dim
 
 
-def feature_map(x: torch.Tensor, kind: str, scale: float) -> torch.Tensor:
-    """phi(sqrt(scale) * x) in fp32: x [..., D] -> [..., F]."""
+def feature_name(kind: FeatureKind) -> str:
+    """A short printable name of a feature map (messages, logs)."""
+    return kind.shape_name() if isinstance(kind, LearnedFeatures) else repr(kind)
+
+
+def same_feature_map(a: FeatureKind, b: FeatureKind) -> bool:
+    """Fixed maps by name, learned ones by identity (the same trained module)."""
+    if isinstance(a, LearnedFeatures) or isinstance(b, LearnedFeatures):
+        return a is b
+    return a == b
+
+
+def feature_map(x: torch.Tensor, kind: FeatureKind, scale: float, role: str = "k") -> torch.Tensor:
+    """phi(sqrt(scale) * x) in fp32: x [..., H, D] -> [..., H, F]; `role` ("q" | "k") picks a learned map's half
+    (fixed maps treat queries and keys alike)."""
+    if isinstance(kind, LearnedFeatures):
+        return kind(x, role, scale)
+    if kind == "none":
+        return x.new_zeros(*x.shape[:-1], 1, dtype=torch.float32)
     u = x.float() * math.sqrt(scale)
     if kind == "taylor2":
         outer = (u[..., :, None] * u[..., None, :]).flatten(-2) * math.sqrt(0.5)
@@ -36,7 +62,7 @@ def feature_map(x: torch.Tensor, kind: str, scale: float) -> torch.Tensor:
         return torch.nn.functional.elu(u) + 1.0
     if kind == "relu":
         return torch.relu(u)
-    raise ValueError(f"feature_map must be one of {FEATURE_MAPS}, got {kind!r}")
+    raise ValueError(f"feature_map must be one of {FEATURE_MAPS} or a LearnedFeatures, got {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -46,7 +72,7 @@ class HybridRule:
 
     window: int
     sink: int
-    feature_map: str
+    feature_map: FeatureKind
     scale: float
 
     def __post_init__(self) -> None:
@@ -54,15 +80,22 @@ class HybridRule:
             raise ValueError(f"window must be an int >= 1, got {self.window!r}")
         if not isinstance(self.sink, int) or self.sink < 0:
             raise ValueError(f"sink must be an int >= 0, got {self.sink!r}")
-        if self.feature_map not in FEATURE_MAPS:
-            raise ValueError(f"feature_map must be one of {FEATURE_MAPS}, got {self.feature_map!r}")
+        if not isinstance(self.feature_map, LearnedFeatures) and self.feature_map not in FEATURE_MAPS:
+            raise ValueError(f"feature_map must be one of {FEATURE_MAPS} or a LearnedFeatures, "
+                             f"got {self.feature_map!r}")
         if not self.scale > 0:
             raise ValueError(f"scale must be > 0, got {self.scale}")
 
     def matches(self, other: HybridRule) -> bool:
         """Same rule (the scales equal up to float rounding)."""
-        same = (self.window, self.sink, self.feature_map) == (other.window, other.sink, other.feature_map)
+        same = (self.window, self.sink) == (other.window, other.sink)
+        same = same and same_feature_map(self.feature_map, other.feature_map)
         return same and math.isclose(self.scale, other.scale, rel_tol=1e-6)
+
+    def check_heads(self, q_heads: int, kv_heads: int, head_dim: int) -> None:
+        """Learned maps must fit the inputs' head counts and size (fixed maps fit any)."""
+        if isinstance(self.feature_map, LearnedFeatures):
+            self.feature_map.check(q_heads, kv_heads, head_dim)
 
 
 @dataclass
@@ -78,7 +111,7 @@ class HybridCache:
 
     window: int
     sink: int
-    feature_map: str
+    feature_map: FeatureKind
     scale: float
     k_ring: torch.Tensor
     v_ring: torch.Tensor
@@ -97,7 +130,7 @@ class HybridCache:
         *,
         window: int = 512,
         sink: int = 4,
-        feature_map: str = "taylor2",
+        feature_map: FeatureKind = "taylor2",
         scale: float | None = None,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
@@ -134,9 +167,10 @@ def check_cache(cache: HybridCache, k: torch.Tensor, *, rule: HybridRule | None 
     if rule is not None and not cache.rule.matches(rule):
         mine = cache.rule
         raise ValueError(
-            f"initial_state was made with window={mine.window}, sink={mine.sink}, feature_map={mine.feature_map!r}, "
-            f"scale={mine.scale:.6g}; this call has window={rule.window}, sink={rule.sink}, "
-            f"feature_map={rule.feature_map!r}, scale={rule.scale:.6g}"
+            f"initial_state was made with window={mine.window}, sink={mine.sink}, "
+            f"feature_map={feature_name(mine.feature_map)}, scale={mine.scale:.6g}; "
+            f"this call has window={rule.window}, sink={rule.sink}, "
+            f"feature_map={feature_name(rule.feature_map)}, scale={rule.scale:.6g}"
         )
     window = cache.window
     B, _, Hkv, D = k.shape

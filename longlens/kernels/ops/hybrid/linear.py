@@ -42,10 +42,10 @@ def linear_branch(
         j = t + P - ctx.k_pos0 - window  # index of the shifted key in ctx.k
         ok = ((j >= 0) & (P + t - window >= sink)).float()  # [C]
         jc = j.clamp(min=0)
-        kf = feature_map(ctx.k[:, jc], kind, scale) * ok[None, :, None, None]  # [B, C, Hkv, F]
+        kf = feature_map(ctx.k[:, jc], kind, scale, "k") * ok[None, :, None, None]  # [B, C, Hkv, F]
         va = torch.cat([ctx.v[:, jc].float(), torch.ones_like(ctx.v[:, jc, :, :1], dtype=torch.float32)], -1)
         va = va * ok[None, :, None, None]  # [B, C, Hkv, D+1]
-        qf = feature_map(q[:, t0:t1], kind, scale)  # [B, C, Hq, F]
+        qf = feature_map(q[:, t0:t1], kind, scale, "q")  # [B, C, Hq, F]
         qf = qf.view(B, C, Hkv, g, -1).permute(0, 2, 3, 1, 4)  # [B, Hkv, g, C, F]
         kf = kf.permute(0, 2, 1, 3)  # [B, Hkv, C, F]
         va = va.permute(0, 2, 1, 3)  # [B, Hkv, C, D+1]

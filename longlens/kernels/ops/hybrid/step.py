@@ -23,7 +23,7 @@ def step(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cache: HybridCache) 
     out = P - W  # position leaving the window now
     slot = P % W
     if out >= S and out >= 0:
-        kf = feature_map(cache.k_ring[:, slot], kind, scale)  # [B, Hkv, F]
+        kf = feature_map(cache.k_ring[:, slot], kind, scale, "k")  # [B, Hkv, F]
         # out of place: a cache returned by hybrid_attention may share its state tensors
         cache.state = cache.state + kf[..., :, None] * cache.v_ring[:, slot].float()[..., None, :]
         cache.normalizer = cache.normalizer + kf
@@ -49,7 +49,7 @@ def step(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cache: HybridCache) 
     o_s = torch.einsum("bhgn,bnhd->bhgd", torch.exp(logits - lse_s[..., None]), vals)
 
     # linear part: phi(q) . state / phi(q) . normalizer
-    qf = feature_map(qh, kind, scale)  # [B, Hkv, g, F]
+    qf = feature_map(q[:, 0], kind, scale, "q").view(B, Hkv, g, -1)  # [B, Hkv, g, F]
     num = qf @ cache.state  # [B, Hkv, g, D]
     den = (qf * cache.normalizer[:, :, None]).sum(-1)
     pos = den > 0
