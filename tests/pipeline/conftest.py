@@ -18,7 +18,12 @@ from longlens.data.synth import (
 from longlens.retrieval import RetrievalConfig
 
 
-def _spec(rng, facts: list[int], distractors: list[int], picture: np.ndarray | None, duration: float = 90.0):
+# hard footage (issue 12): dense texture redrawn every frame, film grain, heavy compression
+HARD = dict(background="textures", motion="boil", grain=8.0, crf=35, scene=30.0)
+
+
+def _spec(rng, facts: list[int], distractors: list[int], picture: np.ndarray | None, duration: float = 90.0,
+          footage: dict | None = None):
     """Facts in separate 30 s slots (fresh random offsets); distractors on top at other random times."""
     slot = duration / len(facts)
     caps, windows = [], {}
@@ -37,7 +42,7 @@ def _spec(rng, facts: list[int], distractors: list[int], picture: np.ndarray | N
         pics.append(Picture(s, s + 12.0, picture, box=(0.55, 0.08, 0.95, 0.55)))
         windows["picture"] = (s, s + 12.0)
     spec = SynthSpec(duration=duration, fps=1.0, size=(480, 270), captions=caps, distractors=dis, pictures=pics,
-                     seed=int(rng.integers(1000)))
+                     seed=int(rng.integers(1000)), **(footage or {}))
     return spec, windows
 
 
@@ -48,13 +53,14 @@ def pipeline_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def videos(tmp_path_factory, request):
-    """{"a": {"path", "windows"}, "b": {...}, "picture": array}; video b shows the picture."""
+    """{"a": {"path", "windows"}, "b": {...}, "picture": array}; video b shows the picture, on hard footage."""
     rng = np.random.default_rng([request.config.base_seed, 1])  # session-wide: the per-test `seed` cannot serve
     root = tmp_path_factory.mktemp("pipeline_videos")
-    picture = make_picture(int(rng.integers(1000)), (160, 120))
+    picture = make_picture(int(rng.integers(1000)), (160, 120), detail=12)
     out = {"picture": picture}
-    for name, facts, dis, pic in (("a", [0, 1, 2], [0, 1], None), ("b", [3, 5, 6], [3], picture)):
-        spec, windows = _spec(rng, facts, dis, pic)
+    for name, facts, dis, pic, footage in (("a", [0, 1, 2], [0, 1], None, None),
+                                           ("b", [3, 5, 6], [3], picture, HARD)):
+        spec, windows = _spec(rng, facts, dis, pic, footage=footage)
         path = root / f"video {name} ünïcode.mp4"
         make_video(path, spec, show_progress=False)
         out[name] = {"path": str(path), "windows": windows}
