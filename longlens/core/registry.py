@@ -100,8 +100,9 @@ ENGINES = Registry("engine", {"local": "longlens.pipeline.engines:LocalEngine",
                               "ray": "longlens.pipeline.engines:RayEngine"})
 
 # The VLM's attention: "sparse" = our kernels (block-sparse softmax in the full-attention layers, our chunked
-# gated delta rule in the linear ones); "sdpa" / "eager" = the model's stock attention.
-ATTENTION = Registry("attention", {"sparse": None, "sdpa": None, "eager": None})
+# gated delta rule in the linear ones); "sdpa" / "eager" = the model's stock attention; "auto" = chosen at load
+# time for the device (longlens.lvlm.config.resolve_attention: sparse on CUDA, sdpa on CPU).
+ATTENTION = Registry("attention", {"auto": None, "sparse": None, "sdpa": None, "eager": None})
 
 # Which implementation our kernels run: Triton where it can (CUDA, or the interpreter when it was switched on
 # before import), else the PyTorch reference twins; "reference" always the twins.

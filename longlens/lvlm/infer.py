@@ -39,6 +39,7 @@ class Answer:
     visual_tokens: int = 0
     prompt_tokens: int = 0
     new_tokens: int = 0
+    attention: str | None = None  # what ran: "sdpa" / "eager", "sparse" or "sparse→sdpa fallback" (lvlm only)
     visited_fraction: float | None = None  # key blocks visited by the sparse layers / causal blocks
     stamps: str = "text"  # "text" or "native"
     seconds: float = 0.0
@@ -155,12 +156,13 @@ def answer(
         visual_tokens=visual_token_count(vlm, inputs["input_ids"]),
         prompt_tokens=int(inputs["input_ids"].shape[1]),
         new_tokens=int(new.shape[0]),
+        attention=vlm.attention,
         visited_fraction=stats.visited_fraction if stats is not None else None,
         stamps="native" if prompt.native else "text",
         seconds=time.perf_counter() - t0,
     )
-    log.info("%s answered (%s, %d frames, %d visual tokens, visited %s): %r", vlm.name, task, result.frames,
-             result.visual_tokens, result.visited_fraction, text[:80])
+    log.info("%s answered (%s, %d frames, %d visual tokens, %s attention, visited %s): %r", vlm.name, task,
+             result.frames, result.visual_tokens, result.attention, result.visited_fraction, text[:80])
     return result
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from longlens.core.errors import InputError, ModelUnavailableError
 from longlens.core.hub import hub_offline
 from longlens.core.registry import ATTENTION, KERNEL_BACKENDS
-from longlens.lvlm.config import DEFAULT_MODEL, SparsityConfig, VlmConfig
+from longlens.lvlm.config import DEFAULT_MODEL, SparsityConfig, VlmConfig, resolve_attention
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ class VLM:
     model: object  # transformers PreTrainedModel (image-text-to-text)
     processor: object  # transformers ProcessorMixin with a chat template
     name: str
-    attn: str = "sdpa"
+    attn: str = "sdpa"  # as loaded ("auto" already resolved for the device)
 
     @property
     def device(self):
@@ -42,6 +42,14 @@ class VLM:
         from longlens.lvlm.sparse import sparse_stats
 
         return sparse_stats(self.model)
+
+    @property
+    def attention(self) -> str:
+        """Which attention actually runs: "sdpa" / "eager", "sparse", or "sparse→sdpa fallback" once our kernels
+        failed their self-check on this device (`longlens.lvlm.sparse.attention_ran`)."""
+        from longlens.lvlm.sparse import attention_ran
+
+        return attention_ran(self.model, self.attn)
 
 
 def _looks_local(model: str) -> bool:
@@ -86,14 +94,16 @@ def load_vlm_config(config: VlmConfig) -> VLM:
     elif isinstance(dtype, str):
         dtype = getattr(torch, dtype)
     name = str(config.model)
-    processor, net = _from_pretrained(name, dtype, "sdpa" if config.attn == "sparse" else config.attn)
+    attn = resolve_attention(config.attn, device.type)
+    processor, net = _from_pretrained(name, dtype, "sdpa" if attn == "sparse" else attn)
     net = net.to(device).eval()
-    if config.attn == "sparse":
+    if attn == "sparse":
         from longlens.lvlm.sparse import use_sparse_attention
 
         use_sparse_attention(net, config.sparsity, kernels=config.kernels)
-    log.info("loaded %s (%s, %s, attn=%s, kernels=%s)", name, device, dtype, config.attn, config.kernels)
-    return VLM(net, processor, name, config.attn)
+    log.info("loaded %s (%s, %s, attn=%s%s, kernels=%s)", name, device, dtype, attn,
+             " (auto)" if config.attn == "auto" else "", config.kernels)
+    return VLM(net, processor, name, attn)
 
 
 def _from_pretrained(name: str, dtype, attn_implementation: str):

@@ -20,6 +20,12 @@
 
 Which implementation our kernels run is the `kernels` argument ("auto" | "triton" | "reference", see
 `longlens.kernels.dispatch`), passed down to every kernel call.
+
+A Triton kernel is trusted only after its first-use self-check against its PyTorch twin
+(`longlens.kernels.selfcheck`, once per kernel configuration and process). When a check fails, or a checked
+kernel raises later, the model falls back to its stock attention for good (softmax layers: PyTorch SDPA; Gated
+DeltaNet layers: transformers' torch functions), with one warning, and the answer still comes;
+`attention_ran(model)` then says "sparse→sdpa fallback".
 """
 from __future__ import annotations
 
@@ -39,6 +45,7 @@ from longlens.lvlm.config import SparsityConfig
 log = logging.getLogger(__name__)
 
 ATTN_NAME = "longlens_sparse"
+FALLBACK = "sparse→sdpa fallback"  # what `attention_ran` says once a model fell back to stock attention
 _GDN_FUNCS = {
     "torch_chunk_gated_delta_rule": "chunk_gated_delta_rule",
     "torch_recurrent_gated_delta_rule": "recurrent_gated_delta_rule",
@@ -138,6 +145,38 @@ class SparseState:
     linear_layers: int
     previous_attn: dict = field(default_factory=dict, repr=False)
     handles: list = field(default_factory=list, repr=False)
+    fallback: str | None = None  # why the model fell back to stock attention (None: it did not)
+
+
+def _fall_back(state: SparseState, why: str) -> None:
+    """Switch the model to stock attention for good, with one warning naming the cause."""
+    if state.fallback is None:
+        state.fallback = why
+        log.warning("our Triton attention kernels failed on this device (%s): the model falls back to its stock "
+                    "attention (PyTorch SDPA; transformers' Gated DeltaNet functions); answers are unaffected, only "
+                    "slower. Use kernels='reference' or attn='sdpa' to silence this.", why)
+
+
+def _kernel_usable(state: SparseState | None, op: str, tensor: torch.Tensor, **sizes) -> bool:
+    """Whether this call may run our kernel `op`: not after a fallback; on Triton only once its self-check passed."""
+    from longlens.kernels import backend_for, selfcheck
+
+    if state is None:
+        return True
+    if state.fallback is not None:
+        return False
+    if backend_for(tensor, backend=state.kernels) != "triton":
+        return True
+    verdict = selfcheck.check(op, device=tensor.device, dtype=tensor.dtype, **sizes)
+    if not verdict.ok:
+        _fall_back(state, f"{op} self-check: {verdict.reason}")
+    return verdict.ok
+
+
+def _on_triton(state: SparseState | None, tensor: torch.Tensor) -> bool:
+    from longlens.kernels import backend_for
+
+    return state is not None and backend_for(tensor, backend=state.kernels) == "triton"
 
 
 # ---------------------------------------------------------------- block accounting
@@ -194,8 +233,10 @@ def sparse_attention_forward(
     backend = state.kernels if state is not None else KERNEL_BACKENDS.default
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     q_len, k_len = query.shape[2], key.shape[2]
+    sizes = dict(heads=query.shape[1], kv_heads=key.shape[1], head_dim=query.shape[3], block_size=cfg.block_size)
     if (kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None or not causal
-            or attention_mask is not None or k_len < cfg.dense_below):
+            or attention_mask is not None or k_len < cfg.dense_below
+            or not _kernel_usable(state, "block_sparse_attention", query, **sizes)):
         if attention_mask is not None:
             _warn_once("mask", "sparse attention got a materialized mask (padding or a custom mask): dense SDPA "
                                "for such calls")
@@ -212,7 +253,15 @@ def sparse_attention_forward(
     sel = dict(block_size=cfg.block_size, sink_blocks=cfg.sink_blocks, window_blocks=cfg.window_blocks,
                topk_blocks=cfg.topk_blocks)
     block_mask = select_blocks(q, k, causal=True, **sel)  # bool [B, Hq, nQ, nK]
-    out = block_sparse_attention(q, k, v, causal=True, scale=scaling, block_mask=block_mask, backend=backend, **sel)
+    try:
+        out = block_sparse_attention(q, k, v, causal=True, scale=scaling, block_mask=block_mask, backend=backend,
+                                     **sel)
+    except Exception as e:  # noqa: BLE001 - a self-checked Triton kernel failing at another shape: stock attention
+        if not _on_triton(state, query):
+            raise
+        _fall_back(state, f"block_sparse_attention raised {type(e).__name__}: {e}")
+        return sparse_attention_forward(module, query, key, value, attention_mask, dropout, scaling, is_causal,
+                                        **kwargs)
     if state is not None:
         batch, heads = query.shape[0], query.shape[1]
         state.stats.add(
@@ -277,16 +326,33 @@ _routed_modules: dict[str, dict[str, object]] = {}  # python module name -> {glo
 _hooked = weakref.WeakSet()  # Gated DeltaNet layers currently on our kernels
 
 
+def _gdn_sizes(args, kwargs) -> tuple[torch.Tensor, dict]:
+    """(query, the self-check sizes) of a gated-delta-rule call (query, key, value, ... positional or named)."""
+    query = args[0] if args else kwargs["query"]
+    value = args[2] if len(args) > 2 else kwargs["value"]
+    return query, dict(key_heads=query.shape[2], value_heads=value.shape[2], key_dim=query.shape[3],
+                       value_dim=value.shape[3])
+
+
 def _router(name: str, original):
     def route(*args, **kwargs):
         ops = getattr(_active, "ops", None)
         if ops is None:
             return original(*args, **kwargs)
-        out = ops[name](*args, **kwargs)  # same signature as transformers' (extra kwargs ignored)
-        stats = getattr(_active, "stats", None)
-        if stats is not None:
-            with stats._lock:
-                stats.linear_calls += 1
+        state = getattr(_active, "state", None)
+        query, sizes = _gdn_sizes(args, kwargs)
+        if not _kernel_usable(state, _GDN_FUNCS[name], query, **sizes):
+            return original(*args, **kwargs)
+        try:
+            out = ops[name](*args, **kwargs)  # same signature as transformers' (extra kwargs ignored)
+        except Exception as e:  # noqa: BLE001 - a self-checked Triton kernel failing at another shape
+            if not _on_triton(state, query):
+                raise
+            _fall_back(state, f"{_GDN_FUNCS[name]} raised {type(e).__name__}: {e}")
+            return original(*args, **kwargs)
+        if state is not None:
+            with state.stats._lock:
+                state.stats.linear_calls += 1
         return out
 
     route.longlens_original = original
@@ -326,17 +392,17 @@ def _is_gated_deltanet(module: torch.nn.Module) -> bool:
     return type(module).__name__.endswith("GatedDeltaNet") and all(hasattr(mod, n) for n in _GDN_FUNCS)
 
 
-def _hook_linear(module: torch.nn.Module, stats: SparsityStats, kernels: str) -> list:
+def _hook_linear(module: torch.nn.Module, state: SparseState) -> list:
     import longlens.kernels as ours
 
-    ops = {name: partial(getattr(ours, mine), backend=kernels) for name, mine in _GDN_FUNCS.items()}
+    ops = {name: partial(getattr(ours, mine), backend=state.kernels) for name, mine in _GDN_FUNCS.items()}
     _install_routers(type(module).__module__)
 
     def on(_mod, _args, _kwargs):
-        _active.ops, _active.stats = ops, stats
+        _active.ops, _active.state = ops, state
 
     def off(_mod, _args, _kwargs, _out):
-        _active.ops = _active.stats = None
+        _active.ops = _active.state = None
 
     _hooked.add(module)
     return [
@@ -399,7 +465,7 @@ def use_sparse_attention(model, sparsity: SparsityConfig | None = None, *, kerne
     for m in softmax:
         m.longlens_sparse = state
     for m in linear:
-        state.handles += _hook_linear(m, stats, kernels)
+        state.handles += _hook_linear(m, state)
     model.longlens_sparse = state
     log.info("sparse attention on %s: %d softmax layers block-sparse %s, %d Gated DeltaNet layers on our kernels "
              "(kernels=%s)", type(model).__name__, len(softmax), cfg, len(linear), kernels)
@@ -422,6 +488,15 @@ def remove_sparse_attention(model):
     del model.longlens_sparse
     _uninstall_routers_if_unused()
     return model
+
+
+def attention_ran(model, configured: str = "sdpa") -> str:
+    """What attention `model` runs: "sparse" (our kernels), `FALLBACK` once they failed on this device and the
+    model went back to stock attention, else the stock attention it was `configured` with ("sdpa" / "eager")."""
+    state: SparseState | None = getattr(model, "longlens_sparse", None)
+    if state is None:
+        return configured
+    return FALLBACK if state.fallback is not None else "sparse"
 
 
 def sparse_stats(model) -> SparsityStats | None:

@@ -30,14 +30,15 @@ def tiny_parts():
 def make_vlm(tiny_parts):
     """make_vlm(kind, attn="sdpa"|"sparse", kernels="reference", **sparsity) -> (spec, VLM) on a private copy of
     the model. The kernels default to their PyTorch twins: under the tests' Triton interpreter "auto" would
-    interpret every layer (the Triton path inside a model has its own test)."""
+    interpret every layer (the Triton path inside a model has its own test). Tiny prompts are far below the
+    default `dense_below`, so the sparse layers are sparse from the first token unless a test says otherwise."""
     from longlens.lvlm import VLM, SparsityConfig, use_sparse_attention
 
     def make(kind: str, attn: str = "sdpa", kernels: str = "reference", **sparsity):
         spec, proc, model = tiny_parts(kind)
         net = copy.deepcopy(model)
         if attn == "sparse":
-            use_sparse_attention(net, SparsityConfig(**sparsity), kernels=kernels)
+            use_sparse_attention(net, SparsityConfig(**{"dense_below": 0, **sparsity}), kernels=kernels)
         return spec, VLM(net, proc, f"tiny-{kind}", attn)
 
     return make

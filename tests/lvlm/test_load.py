@@ -17,7 +17,8 @@ def tiny_dir(tmp_path_factory):
 
 
 def test_load_local_directory_sparse(tiny_dir, frames_at):
-    vlm = load_vlm(tiny_dir, attn="sparse", kernels="reference", block_size=16, window_blocks=2, topk_blocks=1)
+    vlm = load_vlm(tiny_dir, attn="sparse", kernels="reference", block_size=16, window_blocks=2, topk_blocks=1,
+                   dense_below=0)
     assert vlm.name == tiny_dir and vlm.attn == "sparse"
     assert vlm.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert vlm.dtype == (torch.bfloat16 if torch.cuda.is_available() else torch.float32)
@@ -43,8 +44,8 @@ def test_config_defaults_are_the_registries():
 
     cfg = VlmConfig()
     assert (cfg.model, cfg.attn, cfg.kernels) == (DEFAULT_MODEL, ATTENTION.default, KERNEL_BACKENDS.default)
-    assert (cfg.attn, cfg.kernels) == ("sparse", "auto")
-    with pytest.raises(InputError, match="sparse, sdpa, eager"):
+    assert (cfg.attn, cfg.kernels) == ("auto", "auto")
+    with pytest.raises(InputError, match="auto, sparse, sdpa, eager"):
         VlmConfig(attn="hybrid")
     with pytest.raises(InputError, match="auto, triton, reference"):
         VlmConfig(kernels="cuda")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from longlens.lvlm import SparsityConfig, remove_sparse_attention, sparse_stats, use_sparse_attention
+from longlens.kernels import selfcheck
+from longlens.lvlm import SparsityConfig, attention_ran, remove_sparse_attention, sparse_stats, use_sparse_attention
 from longlens.lvlm.prompts import build_prompt, to_inputs
 
 KINDS = ["qwen3_5", "qwen3_vl", "qwen2_5_vl"]
@@ -136,7 +137,7 @@ def test_triton_kernels_inside_the_model(make_vlm, frames_at, monkeypatch):
     from longlens.kernels.ops.common import chunk as la_chunk
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    sparsity = SparsityConfig(block_size=32, sink_blocks=1, window_blocks=1, topk_blocks=1)
+    sparsity = SparsityConfig(block_size=32, sink_blocks=1, window_blocks=1, topk_blocks=1, dense_below=0)
     spec, vlm = make_vlm("qwen3_5", "sparse", **sparsity.__dict__)
     net = vlm.model.to(device)
     prompt = build_prompt(frames_at(spec, [1.0, 30.0, 65.5, 90.0, 130.0, 200.0, 260.0, 300.0]), "What happens?",
@@ -154,6 +155,12 @@ def test_triton_kernels_inside_the_model(make_vlm, frames_at, monkeypatch):
     assert [len(c) for c in triton_calls] == [0, 0]  # kernels="reference": the twins only
     use_sparse_attention(net, sparsity, kernels="triton")
     stats = sparse_stats(net)
+    net(**inputs)  # the first Triton use of each kernel configuration runs its self-check against the twin
+    assert selfcheck.verdicts() and all(v.ok for v in selfcheck.verdicts())
+    assert attention_ran(net) == "sparse"
+    for calls in triton_calls:
+        calls.clear()
+    stats.reset()
     out = net(**inputs).logits
     assert [len(c) for c in triton_calls] == [1, 3]  # one softmax layer, three Gated DeltaNet layers
     assert _rel(out, ref) < 1e-4
