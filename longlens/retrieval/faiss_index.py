@@ -62,6 +62,62 @@ def _gpus() -> int:
         return 0
 
 
+# ---------------------------------------------------------------------------------------------- index kinds
+FLAT_MAX = 100_000  # vectors: below this an exact (flat) index answers in a few ms; above, compressed codes
+KINDS = ("flat", "ivf", "ivfpq", "hnsw")  # flat: exact; ivf: IVF-Flat; ivfpq: IVF + product-quantised codes
+
+
+def choose_kind(n: int) -> str:
+    """The index kind for a space of `n` vectors: exact below FLAT_MAX, IVF-PQ (compressed codes) above."""
+    return "flat" if n < FLAT_MAX else "ivfpq"
+
+
+def index_params(kind: str, n: int, dim: int, **given) -> dict:
+    """The parameters of an index of `kind` over about `n` vectors of `dim` (recorded in manifests; `given`
+    overrides). IVF: nlist ~ 4 sqrt(n) lists (>= 39 training points each), nprobe of them searched; PQ: m
+    sub-vectors of 8 dims at nbits bits each (dim / 8 bytes per vector: 48 B for 384-d, 64 B for 512-d), and
+    `refine` times k candidates re-scored exactly from the stored float16 vectors."""
+    if kind not in KINDS:
+        raise InputError(f"index kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    out: dict = {}
+    if kind in ("ivf", "ivfpq"):
+        nlist = int(2 ** round(math.log2(max(1.0, 4 * math.sqrt(max(n, 1))))))
+        out.update(nlist=max(1, min(nlist, 65536, max(1, n // 39))), nprobe=32)
+    if kind == "ivfpq":
+        m = next(m for m in (dim // 8, dim // 4, dim // 2, dim, 1) if m >= 1 and dim % m == 0)
+        out.update(m=m, nbits=8, refine=10)
+    if kind == "hnsw":
+        out.update(hnsw_m=32, ef_search=128)
+    out.update(given)
+    if "nprobe" in out and "nlist" in out:
+        out["nprobe"] = min(out["nprobe"], out["nlist"])
+    return out
+
+
+def make_base(kind: str, dim: int, params: dict, train: np.ndarray | None = None):
+    """A FAISS index of `kind` (KINDS) over `dim`-d normalised vectors, trained on `train` [T, D] when it needs
+    training. flat / ivf / hnsw score by inner product; ivfpq by L2, which ranks unit vectors as inner product
+    does and quantises better (its candidates are re-scored exactly by the caller)."""
+    faiss = _faiss()
+    if kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if kind == "hnsw":
+        base = faiss.IndexHNSWFlat(dim, params.get("hnsw_m", 32), faiss.METRIC_INNER_PRODUCT)
+        base.hnsw.efSearch = params.get("ef_search", max(64, params.get("nprobe", 16) * 4))
+        return base
+    if kind == "ivf":
+        base = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
+    elif kind == "ivfpq":
+        base = faiss.IndexIVFPQ(faiss.IndexFlatL2(dim), dim, params["nlist"], params["m"], params["nbits"])
+    else:
+        raise InputError(f"index kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if train is None or not len(train):
+        raise InputError(f"a {kind} index needs training vectors")
+    base.train(np.ascontiguousarray(train, dtype=np.float32))
+    base.nprobe = min(params.get("nprobe", 16), params["nlist"])
+    return base
+
+
 class CorpusIndex:
     """Frames of many videos in one FAISS index: IndexIDMap2 over IVF-Flat (or HNSW, or Flat) with
     explicit 64-bit ids (assigned 0, 1, 2, ... in insertion order); an id table maps each id to (video,
@@ -77,7 +133,7 @@ class CorpusIndex:
 
     def __init__(self, dim: int, *, kind: str = "ivf", nlist: int | None = None, nprobe: int = 16,
                  hnsw_m: int = 32, train_size: int = 20000) -> None:
-        if kind not in ("ivf", "hnsw", "flat"):
+        if kind not in ("ivf", "hnsw", "flat"):  # scores are cosines: ivfpq's distances are the library's business
             raise InputError(f"corpus index kind must be ivf, hnsw or flat, got {kind!r}")
         if dim <= 0:
             raise InputError(f"dim must be > 0, got {dim}")
@@ -97,19 +153,10 @@ class CorpusIndex:
 
     # ------------------------------------------------------------------ building
     def _make(self, train: np.ndarray | None):
-        faiss = _faiss()
-        if self.kind == "flat":
-            base = faiss.IndexFlatIP(self.dim)
-        elif self.kind == "hnsw":
-            base = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-            base.hnsw.efSearch = max(64, self.nprobe * 4)
-        else:
-            nlist = self.nlist or max(1, min(4096, int(math.sqrt(len(train))), len(train) // 39 or 1))
-            quantizer = faiss.IndexFlatIP(self.dim)
-            base = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            base.train(train)
-            base.nprobe = min(self.nprobe, nlist)
-        return faiss.IndexIDMap2(base)
+        given = {"nlist": self.nlist} if self.nlist else {}
+        params = index_params(self.kind, len(train) if train is not None else 0, self.dim, nprobe=self.nprobe,
+                              hnsw_m=self.hnsw_m, ef_search=max(64, self.nprobe * 4), **given)
+        return _faiss().IndexIDMap2(make_base(self.kind, self.dim, params, train))
 
     def _video(self, video: str) -> int:
         if video not in self._video_ids:

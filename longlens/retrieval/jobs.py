@@ -17,14 +17,15 @@ def index_videos(videos: Iterable[str], *, config: RetrievalConfig | None = None
     """Index each video (cached parts are read, not recomputed) -> one summary dict per video:
     video, frames, channels, cached, computed, ocr_calls, seconds (stage -> s), key."""
     r = Retriever(config or RetrievalConfig())
-    rows = []
-    for video in videos:
-        idx = r.index(video, progress=progress)
-        s = idx.stats
-        rows.append({"video": str(video), "frames": len(idx), "channels": list(idx.channels), "cached": s.get("cached", []),
-                     "computed": s.get("computed", []), "ocr_calls": s.get("ocr_calls"), "key": idx.key,
-                     "seconds": {k: round(v, 3) for k, v in s.get("seconds", {}).items()}})
-    return rows
+    return [{"video": str(video), **index_summary(r.index(video, progress=progress))} for video in videos]
+
+
+def index_summary(idx) -> dict:
+    """What indexing a video did (JSON-able): frames, channels, cached, computed, ocr_calls, key, seconds."""
+    s = idx.stats
+    return {"frames": len(idx), "channels": list(idx.channels), "cached": s.get("cached", []),
+            "computed": s.get("computed", []), "ocr_calls": s.get("ocr_calls"), "key": idx.key,
+            "seconds": {k: round(v, 3) for k, v in s.get("seconds", {}).items()}}
 
 
 def search_video(video: str, query: str | None = None, *, image: str | None = None, k: int = 10,
