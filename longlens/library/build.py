@@ -149,9 +149,16 @@ def index_library(paths, *, recursive: bool = False, engine: str = ENGINES.defau
                 rows.append(_merge(lib, merger, row, config))
                 bar.update(1)
 
+            task = IndexTask(config=config)
             for a in range(0, len(todo), CHUNK):
                 groups = {str(f): [Job(id=str(f), video=str(f))] for f in todo[a:a + CHUNK]}
-                run_engine(engine, IndexTask(config=config), groups, emit, workers=workers, ray_address=address)
+                if engine == "local" and len(groups) == 1 and address is None:
+                    # one video: no process pool to start (nor models to load twice): in this process
+                    for video, jobs in groups.items():
+                        for row in task.run(merger, video, jobs):
+                            emit(row)
+                else:
+                    run_engine(engine, task, groups, emit, workers=workers, ray_address=address)
                 lib.commit()
                 yield from rows
                 rows.clear()
