@@ -270,35 +270,67 @@ def _cmd_transcribe(sub) -> None:
 
 @command
 def _cmd_index(sub) -> None:
-    p = sub.add_parser("index", help="decode, embed and OCR videos into the cache")
-    p.add_argument("videos", nargs="+", metavar="VIDEO")
+    p = sub.add_parser("index", help="index videos or a whole library: per-video caches + the library's FAISS index")
+    p.add_argument("paths", nargs="+", metavar="DIR|VIDEO", help="a library folder, or videos")
+    p.add_argument("--recursive", action="store_true", help="also the videos in sub-folders")
+    p.add_argument("--engine", choices=ENGINES.names, default=ENGINES.default,
+                   help="where it runs (default %(default)s)")
+    p.add_argument("--workers", type=int, help="worker processes / Ray actors (default: all cores)")
+    p.add_argument("--ray-address", help='a Ray cluster to join ("auto": the one this machine is part of; default: '
+                                         "start one here)")
+    p.add_argument("--index", metavar="PATH", help="the library index folder (default DIR/.longlens/index)")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing: verify the library index against the caches and the files, list what is stale")
+    p.add_argument("--rebuild", action="store_true", help="a fresh library index from the videos' caches")
+    p.add_argument("--json", action="store_true", help="print one JSON row per video")
     _retrieval_args(p)
 
     def run(a) -> int:
-        from longlens.retrieval.jobs import index_videos
+        from longlens.library import index_library
 
-        for row in index_videos(a.videos, config=retrieval_config(a)):
-            print(f"{row['video']}: {row['frames']} frames, channels {', '.join(row['channels']) or 'none'}; "
-                  f"cached: {', '.join(row['cached']) or 'nothing'}; "
-                  f"computed: {', '.join(row['computed']) or 'nothing'}"
-                  + (f"; OCR ran on {row['ocr_calls']} frames" if row["ocr_calls"] is not None else "")
-                  + f"; {row['seconds'].get('total', 0):.1f} s")
-        return 0
+        bad = 0
+        for row in index_library(a.paths, recursive=a.recursive, engine=a.engine, workers=a.workers,
+                                 address=a.ray_address, index=a.index, config=retrieval_config(a), check=a.check,
+                                 rebuild=a.rebuild):
+            bad += row["status"] in ("error", "stale")
+            print(json.dumps(row, ensure_ascii=False) if a.json else _index_line(row), flush=True)
+        return 1 if bad else 0
 
     p.set_defaults(func=run)
 
 
+def _index_line(row: dict) -> str:
+    """One video's status row as a line: what indexing it did, and what went into the library index."""
+    status, vectors = row["status"], ", ".join(f"{c} {n}" for c, n in row.get("vectors", {}).items())
+    if status in ("error", "stale"):
+        return f"{row['video']}: {status}: {row.get('error')}"
+    if "frames" not in row:  # merged before, unchanged (or removed): nothing was run
+        return f"{row['video']}: {status}" + (f"; library vectors: {vectors}" if vectors else "")
+    return (f"{row['video']}: {status}; {row['frames']} frames, channels {', '.join(row['channels']) or 'none'}; "
+            f"cached: {', '.join(row['cached']) or 'nothing'}; computed: {', '.join(row['computed']) or 'nothing'}"
+            + (f"; OCR ran on {row['ocr_calls']} frames" if row.get("ocr_calls") is not None else "")
+            + f"; library vectors: {vectors or 'none'}; {row['seconds']:.1f} s")
+
+
 @command
 def _cmd_search(sub) -> None:
-    p = sub.add_parser("search", help="best moments of a video for a text query or a picture")
-    p.add_argument("video", metavar="VIDEO")
+    p = sub.add_parser("search", help="best moments of a video, or of a whole library (--library), for a text query "
+                                      "or a picture")
+    p.add_argument("video", nargs="?", metavar="VIDEO", help="the video (not with --library)")
     p.add_argument("query", nargs="?", metavar="QUERY")
+    p.add_argument("--library", metavar="DIR", help="search every video of this library (indexed by `longlens index "
+                                                    "DIR`); moments grouped by video")
+    p.add_argument("--index", metavar="PATH", help="--library's index folder (default DIR/.longlens/index)")
     p.add_argument("--image", metavar="PNG", help="search with a picture instead of text")
     p.add_argument("-k", type=int, default=10, help="how many moments (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
     _retrieval_args(p)
 
     def run(a) -> int:
+        if a.library is not None:
+            return _search_library(a)
+        if a.video is None:
+            raise InputError("give a video to search (or --library DIR)")
         from longlens.retrieval.jobs import search_video
 
         moments = search_video(a.video, a.query, image=a.image, k=a.k, config=retrieval_config(a))
@@ -309,11 +341,36 @@ def _cmd_search(sub) -> None:
             print(f"{a.video}: not found (no channel has evidence for this query above its noise)")
             return 0
         for m in moments:
-            parts = " ".join(f"{c} {v:.3f}" for c, v in m.scores.items())
-            print(f"{m.time:9.2f} s  score {m.score:7.3f}  [{parts}]" + (f"  {m.text!r}" if m.text else ""))
+            print(_moment_line(m))
         return 0
 
     p.set_defaults(func=run)
+
+
+def _moment_line(m, indent: str = "") -> str:
+    parts = " ".join(f"{c} {v:.3f}" for c, v in m.scores.items())
+    return f"{indent}{m.time:9.2f} s  score {m.score:7.3f}  [{parts}]" + (f"  {m.text!r}" if m.text else "")
+
+
+def _search_library(a) -> int:
+    """`search --library DIR (QUERY | --image PNG)`: moments grouped by video, best video first."""
+    from longlens.library import search_library
+
+    if a.video is not None and a.query is not None:
+        raise InputError("with --library give the query alone (the library names the videos)")
+    hits = search_library(a.library, a.query if a.query is not None else a.video, image=a.image, k=a.k,
+                          config=retrieval_config(a), index=a.index)
+    if a.json:
+        _print_json([h.to_dict() for h in hits])
+        return 0
+    if not hits:
+        print(f"{a.library}: not found (no video has evidence for this query above its noise)")
+        return 0
+    for h in hits:
+        print(f"{h.video}  (best {h.score:.3f})")
+        for m in h.moments:
+            print(_moment_line(m, "  "))
+    return 0
 
 
 def _answer_args(p) -> None:
@@ -344,9 +401,16 @@ def ask_config(a):
 
 @command
 def _cmd_ask(sub) -> None:
-    p = sub.add_parser("ask", help="answer a question about a video, with the timestamps that support it")
-    p.add_argument("video")
-    p.add_argument("question")
+    from longlens.pipeline.library import LIBRARY_VIDEOS
+
+    p = sub.add_parser("ask", help="answer a question about a video (or a library), citing the times that support it",
+                       usage="longlens ask [options] (VIDEO | --library DIR) QUESTION")
+    p.add_argument("video", nargs="?", metavar="VIDEO", help="the video (not with --library)")
+    p.add_argument("question", nargs="?", metavar="QUESTION")
+    p.add_argument("--library", metavar="DIR", help="answer from a library indexed by `longlens index DIR`: its best "
+                                                    "videos for the question first; the evidence names each video")
+    p.add_argument("--videos", type=int, default=LIBRARY_VIDEOS, metavar="N",
+                   help="with --library: how many of its best videos are read (default %(default)s)")
     p.add_argument("--option", action="append", dest="options", metavar="TEXT",
                    help="a multiple-choice option (repeat for each; the answer gives its letter)")
     _answer_args(p)
@@ -355,10 +419,18 @@ def _cmd_ask(sub) -> None:
 
     def run(a) -> int:
         from longlens.core.types import clock
-        from longlens.pipeline.ask import answer_json, ask
+        from longlens.pipeline.ask import answer_json, ask, ask_library
 
-        ans = ask(a.video, a.question, options=a.options, config=retrieval_config(a), ask_config=ask_config(a))
-        out = answer_json(ans)
+        if a.library is not None:
+            if a.question is not None:
+                raise InputError("with --library DIR give only the QUESTION (the library's best videos are read)")
+            ans = ask_library(a.library, a.video, videos=a.videos, options=a.options, config=retrieval_config(a),
+                              ask_config=ask_config(a))
+        elif a.question is None:
+            raise InputError("give VIDEO and QUESTION (or --library DIR and QUESTION)")
+        else:
+            ans = ask(a.video, a.question, options=a.options, config=retrieval_config(a), ask_config=ask_config(a))
+        out = answer_json(ans, videos=a.library is not None)
         if a.json:
             _print_json(out)
             return 0
@@ -367,7 +439,8 @@ def _cmd_ask(sub) -> None:
             print("evidence:")
             for m in out["evidence"]:
                 text = f'  "{m["text"]}"' if m["text"] else ""
-                print(f"  {clock(m['time'])}  ({m['time']:.1f} s)  score {m['score']:.2f}{text}")
+                where = f"  {m['video']}" if "video" in m else ""
+                print(f"{where}  {clock(m['time'])}  ({m['time']:.1f} s)  score {m['score']:.2f}{text}")
         return 0
 
     p.set_defaults(func=run)
@@ -393,12 +466,21 @@ def _batch_report(s: dict, output: str, unit: str) -> int:
 
 @command
 def _cmd_ground(sub) -> None:
+    from longlens.pipeline.library import LIBRARY_VIDEOS
+
     p = sub.add_parser("ground",
                        help="resumable temporal-grounding batch: jobs JSONL in, one prediction line per id out")
-    p.add_argument("--input", required=True, help='JSONL of {"id", "video", "query"} or {"id", "video", "image"}')
+    p.add_argument("--input", required=True, help='JSONL of {"id", "video", "query"} or {"id", "video", "image"}; '
+                                                  'a line with "library": DIR instead of "video" (or neither, with '
+                                                  "--library) is searched across that library")
     p.add_argument("--output", required=True, help="predictions JSONL (a .summary.json is written beside it)")
     p.add_argument("--format", choices=GROUNDING_FORMATS.names, default=GROUNDING_FORMATS.default,
                    help="layout of --input (default %(default)s)")
+    p.add_argument("--library", metavar="DIR", help="the library (indexed by `longlens index DIR`) searched by job "
+                                                    "lines that name no video and no library")
+    p.add_argument("--videos", type=int, default=LIBRARY_VIDEOS, metavar="N",
+                   help="library jobs: how many of its best videos are grounded, best first, until one has a segment "
+                        "(default %(default)s)")
     _batch_args(p, "all cores")
     p.add_argument("--top", type=int, default=5, help="segments per query (default 5)")
     _retrieval_args(p)
@@ -407,8 +489,8 @@ def _cmd_ground(sub) -> None:
         from longlens.pipeline.ground import ground_batch
 
         s = ground_batch(a.input, a.output, engine=a.engine, workers=a.workers, resume=a.resume, overwrite=a.overwrite,
-                         format=a.format, video_dir=a.video_dir, top=a.top, ray_address=a.ray_address,
-                         config=retrieval_config(a))
+                         format=a.format, video_dir=a.video_dir, library=a.library, top=a.top, videos=a.videos,
+                         ray_address=a.ray_address, config=retrieval_config(a))
         return _batch_report(s, a.output, "queries")
 
     p.set_defaults(func=run)
