@@ -44,6 +44,10 @@ def candidates(lib: LibraryIndex, r: Retriever, q, k: int) -> list[str]:
         vector = r._vector(q, channel)  # the Retriever's own query embedding (cached per text)
         if vector is not None:
             ranked.append(lib.search(channel, vector, max(COARSE, 8 * k)))
+    if not ranked:  # no space of the library scores this query (a picture without CLIP): every video, exactly
+        log.warning("no channel space of the library scores a %s query (spaces: %s): scoring every video",
+                    q.kind, ", ".join(lib.spaces) or "none")
+        return sorted(lib.videos)
     out: list[str] = []
     for rank in range(max((len(h) for h in ranked), default=0)):
         for hits in ranked:
