@@ -21,7 +21,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-FULL = dict(window=512, sink=4, train_seqs=4, train_len=1024, eval_len=2048, steps=100, rows=32,
+FULL = dict(window=512, sink=4, train_seqs=4, train_len=1024, eval_len=2048, steps=60, rows=32,
             lengths=(2048, 4096, 8192), chunk=512, decode=32)
 QUICK = dict(window=16, sink=2, train_seqs=2, train_len=160, eval_len=160, steps=40, rows=32,
              lengths=(128, 256), chunk=32, decode=16)
@@ -141,7 +141,7 @@ def run(*, quick: bool = False) -> dict:
         model, tokenizer = load_trained_lm()
         name = NAME
     window, sink, chunk = p["window"], p["sink"], p["chunk"]
-    cfg = TransferConfig(window=window, sink=sink, steps=p["steps"], rows=p["rows"])
+    cfg = TransferConfig(window=window, sink=sink, steps=p["steps"], rows=p["rows"], eval_rows=128)
     # text: training tokens first, then held-out tokens for the layer errors, then for perplexity
     n_train = p["train_seqs"] * p["train_len"]
     train_ids = _text(tokenizer, n_train, 0, quick).view(p["train_seqs"], p["train_len"])
