@@ -9,6 +9,8 @@ import importlib
 
 _NAMES = {
     "ask": "longlens.pipeline.ask",
+    "ask_library": "longlens.pipeline.ask",
+    "best_videos": "longlens.pipeline.library",
     "AskConfig": "longlens.pipeline.config",
     "answer_json": "longlens.pipeline.ask",
     "extractive_answer": "longlens.pipeline.extractive",

@@ -21,7 +21,8 @@ from longlens.lvlm import Answer, load_vlm_config
 from longlens.lvlm import answer as lvlm_answer
 from longlens.lvlm import reflect as lvlm_reflect
 from longlens.pipeline.config import AskConfig
-from longlens.pipeline.extractive import extractive_answer, spoken_evidence
+from longlens.pipeline.extractive import extractive_answer, extractive_over, spoken_evidence
+from longlens.pipeline.library import LIBRARY_VIDEOS, best_videos
 from longlens.retrieval import RetrievalConfig, Retriever, ground_segments
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,49 @@ def ask(
                        evidence=moments, said=said)
 
 
+def ask_library(
+    library: str | os.PathLike,
+    question: str,
+    *,
+    videos: int = LIBRARY_VIDEOS,
+    options: list[str] | None = None,
+    layout: str = "videomme",
+    retriever: Retriever | None = None,
+    config: RetrievalConfig | None = None,
+    vlm=None,
+    ask_config: AskConfig | None = None,
+    **choices,
+) -> Answer:
+    """Answer `question` from a library (a folder indexed by `longlens index`): its `videos` best videos for the
+    question first, then the answer over them; each evidence Moment names its video (`Moment.video`).
+
+    The extractive answerer reads the texts shown or said in all of them (the most relevant wins, wherever it
+    is); the VLM is asked about the best video as `ask` would (its prompt's timestamps are one video's). No
+    video with evidence: an answer saying no support was found, citing nothing. The other arguments: as `ask`.
+    """
+    how = replace(ask_config or AskConfig(), **choices)
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("the question is empty")
+    if videos < 1:
+        raise InputError(f"videos must be >= 1, got {videos}")
+    if how.answerer != "extractive" and vlm is None:
+        vlm = vlm_for(how)
+    retriever = retriever or Retriever(config)
+    hits = best_videos(library, question, videos=videos, config=retriever.config, retriever=retriever)
+    if not hits:
+        return Answer(text="No support found: no video of the library shows or says anything that answers this.",
+                      answerer="extractive" if vlm is None else "lvlm", evidence=[], parsed=None)
+    if how.answerer == "extractive" or vlm is None:
+        sources = []
+        for hit in hits:
+            index = retriever.index(hit.video, progress=False)
+            sources.append((index, retriever.curve(index, question)))
+        return extractive_over(retriever, sources, question, options=options,
+                               nothing=f" in the library's best {len(hits)} video(s)")
+    return ask(hits[0].video, question, options=options, layout=layout, retriever=retriever, vlm=vlm,
+               ask_config=how)
+
+
 def vlm_for(how: AskConfig):
     """The VLM `how` names (loaded now: pass it to `ask` to reuse it), or None when it answers without one
     (extractive, or "auto" when none loads). Under "lvlm" a missing model is an error; under "auto" too when
@@ -111,13 +155,13 @@ def _reflected(vlm, retriever: Retriever, index, curve, question: str, *, window
     return type(curve)(curve.times, fused, curve.channels, curve.stats)
 
 
-def answer_json(ans: Answer) -> dict:
-    """The `longlens ask --json` object."""
+def answer_json(ans: Answer, *, videos: bool = False) -> dict:
+    """The `longlens ask --json` object; videos: each evidence item names its video (answers over a library)."""
     return {
         "answer": ans.text,
         "answerer": ans.answerer,
         "choice": ans.choice,
-        "evidence": [{"time": round(float(m.time), 3), "score": round(float(m.score), 4), "text": m.text,
-                      "kind": m.kind}
+        "evidence": [{**({"video": m.video} if videos else {}), "time": round(float(m.time), 3),
+                      "score": round(float(m.score), 4), "text": m.text, "kind": m.kind}
                      for m in ans.evidence],
     }

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from longlens.core.errors import LonglensError
+from longlens.core.errors import InputError, LonglensError
 from longlens.core.io import atomic_write_json
 from longlens.core.progress import progress
 from longlens.core.registry import ENGINES
@@ -37,7 +37,9 @@ class VideoTask:
     """One video's jobs: index the video once (cached on disk), then each job in turn, one row per job.
 
     A subclass says what a job does (`item`: the row's fields besides id, video, status and elapsed_s) and may
-    load more per worker in `setup` (its state; `retriever(state)` finds the Retriever in it).
+    load more per worker in `setup` (its state; `retriever(state)` finds the Retriever in it). A group of jobs
+    over a library (jobs.group_by_video) runs `library_item` for each job instead: the row's fields, including
+    the video it found ("video", None when none).
     """
 
     config: RetrievalConfig = field(default_factory=RetrievalConfig)
@@ -52,28 +54,38 @@ class VideoTask:
     def item(self, state, index, job: Job) -> dict:
         raise NotImplementedError
 
+    def library_item(self, state, job: Job) -> dict:
+        raise InputError(f"{type(self).__name__} needs a video: its jobs cannot be asked of a library")
+
     def run(self, state, video: str, jobs: list[Job]) -> Iterator[dict]:
         t0 = time.perf_counter()
-        try:
-            index = self.retriever(state).index(video, progress=False)
-        except Exception as e:  # noqa: BLE001 - every failure becomes an error row, the batch goes on
-            log.warning("%s: %s", video, error_text(e))
-            for j in jobs:
-                yield error_row(j.id, error_text(e), video=j.video)
-            return
+        index = None
+        if not any(j.library is not None for j in jobs):  # a library's group indexes nothing itself
+            try:
+                index = self.retriever(state).index(video, progress=False)
+            except Exception as e:  # noqa: BLE001 - every failure becomes an error row, the batch goes on
+                log.warning("%s: %s", video, error_text(e))
+                for j in jobs:
+                    yield job_error(j, error_text(e))
+                return
         index_s = time.perf_counter() - t0
         for j in jobs:
             t = time.perf_counter()
             if self.on_job is not None:
                 self.on_job(j.id)
             try:
-                fields = self.item(state, index, j)
+                fields = self.item(state, index, j) if index is not None else self.library_item(state, j)
             except Exception as e:  # noqa: BLE001
-                yield error_row(j.id, error_text(e), video=j.video)
+                yield job_error(j, error_text(e))
                 continue
             yield {"id": j.id, "video": j.video, **fields, "status": "ok",
                    "elapsed_s": round(time.perf_counter() - t + index_s, 4)}
             index_s = 0.0  # the index cost is charged to the first job of the video
+
+
+def job_error(job: Job, error: str) -> dict:
+    """The error row of `job`: its video, or the library it searched."""
+    return error_row(job.id, error, video=job.video, **({"library": job.library} if job.library is not None else {}))
 
 
 def summary_path(output: str | Path) -> Path:
@@ -114,7 +126,7 @@ def run_batch(task: VideoTask, jobs: list[Job], bad_rows: list[dict], input: str
             bar.close()
             elapsed = time.perf_counter() - t0
             done = counts["ok"] + counts["error"]
-            videos = len({j.video for j in todo})
+            videos = len({j.video for j in todo if j.video is not None})
             summary = {
                 "input": str(input),
                 "output": str(output),

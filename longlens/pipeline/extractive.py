@@ -100,8 +100,8 @@ def _moment(index: VideoIndex, curve: ScoreCurve, i: int, text: str | None = Non
     return m if text is None else replace(m, text=text)
 
 
-def _nothing(index: VideoIndex) -> str:
-    return "Nothing shown or said" if "speech" in index.channels else "No on-screen text"
+def _nothing(indexes: list[VideoIndex]) -> str:
+    return "Nothing shown or said" if any("speech" in i.channels for i in indexes) else "No on-screen text"
 
 
 def _cited(index: VideoIndex, curve: ScoreCurve, run: TextRun) -> Moment:
@@ -110,42 +110,59 @@ def _cited(index: VideoIndex, curve: ScoreCurve, run: TextRun) -> Moment:
     return m if run.time is None else replace(m, time=run.time)
 
 
+# (the index, the question's curve over it): one video an extractive answer reads
+Source = tuple[VideoIndex, ScoreCurve]
+
+
 def extractive_answer(retriever: Retriever, index: VideoIndex, curve: ScoreCurve, question: str, *,
                       options: list[str] | None = None, evidence: int = 5) -> Answer:
     """Answer `question` from the text shown on screen in `index` or said in it (see module doc).
 
     The evidence is the supporting text's moment first, then the other most relevant texts' moments.
     """
-    runs = sorted(text_runs(retriever, index, curve, question) + spoken_runs(retriever, index, question),
-                  key=lambda r: (-r.relevance, curve.times[r.best] if r.time is None else r.time))
+    return extractive_over(retriever, [(index, curve)], question, options=options, evidence=evidence)
+
+
+def extractive_over(retriever: Retriever, sources: list[Source], question: str, *, options: list[str] | None = None,
+                    evidence: int = 5, nothing: str = "") -> Answer:
+    """`extractive_answer` over several videos at once (a library's best, best first): the texts shown or said
+    in any of them compete, and each cited moment names its video. nothing: said after "No support found:
+    nothing shown or said" (e.g. " in the library's best videos") when no text answers."""
+    runs = sorted(((r, index, curve) for index, curve in sources
+                   for r in text_runs(retriever, index, curve, question) + spoken_runs(retriever, index, question)),
+                  key=lambda x: (-x[0].relevance, x[2].times[x[0].best] if x[0].time is None else x[0].time))
+    none = _nothing([index for index, _ in sources])
     if options:
-        return _choose(retriever, index, curve, runs, options, evidence)
-    if not runs or runs[0].relevance < MIN_RELEVANCE:  # not found is an answer: cite nothing rather than noise
-        return Answer(text=f"No support found: {_nothing(index).lower()} answers this.", answerer="extractive",
+        return _choose(retriever, runs, options, evidence, none)
+    if not runs or runs[0][0].relevance < MIN_RELEVANCE:  # not found is an answer: cite nothing rather than noise
+        return Answer(text=f"No support found: {none.lower()}{nothing} answers this.", answerer="extractive",
                       evidence=[], parsed=None)
-    best = runs[0]
-    moments = [_cited(index, curve, r) for r in runs[:evidence]]
+    best = runs[0][0]
+    moments = [_cited(index, curve, r) for r, index, curve in runs[:evidence]]
     return Answer(text=best.text, answerer="extractive", evidence=moments, parsed=best.text)
 
 
-def _choose(retriever, index, curve, runs: list[TextRun], options: list[str], evidence: int) -> Answer:
+def _choose(retriever, runs: list[tuple[TextRun, VideoIndex, ScoreCurve]], options: list[str], evidence: int,
+            nothing: str) -> Answer:
     """Pick the option whose text is best supported by the question's most relevant on-screen texts."""
     marks = letters(len(options))
     bare = [strip_letter(o) for o in options]
-    top = [r for r in runs[: max(evidence, 1)] if r.relevance > 0]
+    top = [x for x in runs[: max(evidence, 1)] if x[0].relevance > 0]
     if not top:
-        return Answer(text=f"{_nothing(index)} supports any option.", answerer="extractive", choice=None, evidence=[],
+        return Answer(text=f"{nothing} supports any option.", answerer="extractive", choice=None, evidence=[],
                       parsed=None)
+    texts = [r.text for r, _, _ in top]
     opt = retriever.embed_texts(bare)  # [O, 384]
-    txt = retriever.embed_texts([r.text for r in top])  # [R, 384]
-    rel = np.array([r.relevance for r in top])
+    txt = retriever.embed_texts(texts)  # [R, 384]
+    rel = np.array([r.relevance for r, _, _ in top])
     support = (opt @ txt.T) * np.clip(rel, 0, None)[None, :]  # [O, R]
     for o, text in enumerate(bare):
-        hits = keyword_hits(text, [r.text for r in top])
+        hits = keyword_hits(text, texts)
         if hits is not None:
             support[o] += hits * np.clip(rel, 0, None)
     o = int(np.argmax(support.max(axis=1)))
     r = int(np.argmax(support[o]))
-    moments = [_cited(index, curve, top[r])] + [_cited(index, curve, t) for i, t in enumerate(top) if i != r]
+    cited = [_cited(index, curve, run) for run, index, curve in top]
+    moments = [cited[r]] + [m for i, m in enumerate(cited) if i != r]
     return Answer(text=f"{marks[o]}. {bare[o]}", answerer="extractive", choice=marks[o], evidence=moments[:evidence],
                   parsed=marks[o])

@@ -1,7 +1,8 @@
 """Batch jobs: read and validate job files, one `Job` per grounding query or multiple-choice question.
 
-A grounding job names a video and either a text `query` or an `image` (a path); a question job names a video,
-the question (in `query`) and its `options`. In our own JSON-lines layouts malformed lines do not stop a
+A grounding job names a video, or a library (a folder indexed by `longlens index`: the query is then searched
+across it first), and either a text `query` or an `image` (a path); a question job names a video, the question
+(in `query`) and its `options`. In our own JSON-lines layouts malformed lines do not stop a
 batch: each becomes an error row keyed by its id, else `line:N`; duplicate ids are rejected up front with their
 line numbers, since "one output line per id" cannot hold otherwise.
 """
@@ -16,15 +17,18 @@ from longlens.core.errors import InputError
 from longlens.core.registry import GROUNDING_FORMATS, QA_FORMATS
 from longlens.data.datasets import detect_mcq_format, iter_jsonl, load_grounding, load_mcq, mcq_record
 
+LIBRARY_GROUP = 8  # library jobs per work item: each searches the whole library, so they spread over workers
+
 
 @dataclass(frozen=True)
 class Job:
     id: str
-    video: str
+    video: str | None  # None for a job over a library
     query: str | None = None  # the text query (grounding) or the question
     image: str | None = None
     line: int = 0  # 1-based line number in the input file (0 when made in code)
     options: tuple[str, ...] = ()  # a multiple-choice question's options
+    library: str | None = None  # the library folder searched when the job names no video
 
 
 def error_row(job_id: str, error: str, *, video: str | None = None, **extra) -> dict:
@@ -34,13 +38,19 @@ def error_row(job_id: str, error: str, *, video: str | None = None, **extra) -> 
     return {**row, **extra}
 
 
-def _job_from_record(rec, n: int, base: Path) -> Job:
+def _job_from_record(rec, n: int, base: Path, library: str | None = None) -> Job:
     if "id" not in rec:
         raise InputError(f"line {n}: missing field 'id'")
     if not isinstance(rec["id"], (str, int)) or isinstance(rec["id"], bool):
         raise InputError(f"line {n}: field 'id' must be a string or integer, got {type(rec['id']).__name__}")
-    if not isinstance(rec.get("video"), str) or not rec["video"].strip():
-        raise InputError(f"line {n}: field 'video' must be a non-empty string")
+    if "video" in rec and "library" in rec:
+        raise InputError(f"line {n}: give 'video' or 'library', not both")
+    for name in ("video", "library"):
+        if name in rec and (not isinstance(rec[name], str) or not rec[name].strip()):
+            raise InputError(f"line {n}: field '{name}' must be a non-empty string")
+    if "video" not in rec and "library" not in rec and library is None:
+        raise InputError(f"line {n}: no 'video' (and no 'library'): name the video, or the library to search "
+                         "(a line's 'library', or --library DIR for every line without one)")
     query, image = rec.get("query"), rec.get("image")
     if (query is None) == (image is None):
         raise InputError(f"line {n}: give exactly one of 'query' or 'image'")
@@ -51,16 +61,20 @@ def _job_from_record(rec, n: int, base: Path) -> Job:
     def resolve(p: str | None) -> str | None:  # relative paths are relative to the job file
         return None if p is None else str(p if Path(p).is_absolute() else base / p)
 
-    return Job(id=str(rec["id"]), video=resolve(rec["video"]), query=query, image=resolve(image), line=n)
+    video = resolve(rec.get("video"))
+    return Job(id=str(rec["id"]), video=video, query=query, image=resolve(image), line=n,
+               library=None if video is not None else resolve(rec["library"]) if "library" in rec else library)
 
 
 def read_jobs(path: str | Path, *, format: str = GROUNDING_FORMATS.default,
-              video_dir: str | Path | None = None) -> tuple[list[Job], list[dict]]:
+              video_dir: str | Path | None = None, library: str | Path | None = None) -> tuple[list[Job], list[dict]]:
     """Read a job file in one of core.registry.GROUNDING_FORMATS. Returns (jobs, error rows for malformed lines).
 
-    "longlens": ours, `{"id", "video", "query"}` or `{"id", "video", "image"}` per line (paths relative to the
-    file; extra fields such as "windows" are ground truth for `longlens eval`). Read here rather than by
-    data.datasets.load_grounding because a batch goes on past a malformed line: each becomes an error row.
+    "longlens": ours, `{"id", "video", "query"}` or `{"id", "video", "image"}` per line, or `"library": DIR`
+    instead of the video (the query is then searched across that library), or neither when `library` (the
+    default library, --library) is given. Paths in a line are relative to the file. Extra fields such as
+    "windows" are ground truth for `longlens eval`. Read here rather than by data.datasets.load_grounding
+    because a batch goes on past a malformed line: each becomes an error row.
     The benchmarks' own layouts (charades, qvhighlights, activitynet) are read by data.datasets, whole
     (a malformed line is an InputError naming it); `video_dir` is where their videos live.
     Raises InputError if the file is unreadable or ids repeat (naming the lines).
@@ -70,7 +84,8 @@ def read_jobs(path: str | Path, *, format: str = GROUNDING_FORMATS.default,
     if not path.is_file():
         raise InputError(f"job file not found: {path}")
     if format == "longlens":
-        jobs, errors = _read_lines(path, lambda rec, n: _job_from_record(rec, n, path.parent))
+        default = None if library is None else str(library)
+        jobs, errors = _read_lines(path, lambda rec, n: _job_from_record(rec, n, path.parent, default))
     else:
         samples = load_grounding(path, format, video_dir)
         jobs = [Job(id=s.id, video=str(s.video), query=s.query, image=s.image, line=i + 1)
@@ -142,8 +157,16 @@ def _reject_duplicates(jobs: list[Job]) -> None:
 
 
 def group_by_video(jobs: list[Job]) -> dict[str, list[Job]]:
-    """Jobs grouped per video (input order kept), so each video is indexed once and one worker takes its queries."""
+    """Jobs grouped per video (input order kept), so each video is indexed once and one worker takes its queries.
+
+    Jobs over a library go in groups of LIBRARY_GROUP per library (keyed "library:DIR#N", never a video's
+    path): each searches the whole library, so a group of them is one work item like a video's."""
     groups: dict[str, list[Job]] = defaultdict(list)
+    count: dict[str, int] = defaultdict(int)
     for j in jobs:
-        groups[j.video].append(j)
+        if j.library is None:
+            groups[j.video].append(j)
+        else:
+            groups[f"library:{j.library}#{count[j.library] // LIBRARY_GROUP}"].append(j)
+            count[j.library] += 1
     return dict(groups)
