@@ -39,9 +39,13 @@ def main(argv: list[str] | None = None, *, copies=None) -> None:
         # imported here, after the frame above is on its way to the browser: these take a second or more
         from longlens.ui import cached
         from longlens.ui.views.library import sidebar
+        from longlens.ui.views.library_search import library_box, library_page
         from longlens.ui.views.page import video_page
 
+        query = library_box()
         video, settings = sidebar(config)
+        if query and library_page(config, settings, query):  # the library's results take the page
+            return
         if video is None:
             st.info(f"The library {config.library} has no videos. Run `longlens demo` to put the demo video "
                     "there, or upload one in the sidebar.")

@@ -168,3 +168,40 @@ def vlm(model: str | None = None):
     except Exception as e:  # noqa: BLE001 - no lvlm layer, a broken checkpoint: answer without a VLM
         log.warning("no vision-language model: %s", e)
         return None, f"{type(e).__name__}: {e}"
+
+
+# ---------------------------------------------------------------- the library index
+
+
+def library_stamp(library: Path) -> int:
+    """When the library index last changed (its manifest's mtime, ns; 0 when there is none): keys the
+    searches below, so a new index is searched afresh."""
+    from longlens.core.io import MANIFEST
+    from longlens.library import default_folder
+
+    manifest = default_folder(library) / MANIFEST
+    return manifest.stat().st_mtime_ns if manifest.is_file() else 0
+
+
+@st.cache_data(show_spinner=False, ttl=60, max_entries=256)
+def library_search(library: str, query: str, how: Indexing, stamp: int, k: int) -> list[dict]:
+    """longlens.library.search_library's VideoHits as dicts (best video first), with the shared Retriever."""
+    from longlens.library import search_library
+
+    return [h.to_dict() for h in search_library(library, query, k=k, config=how.config(), retriever=retriever(how))]
+
+
+def index_library(library: Path, how: Indexing, on_progress) -> list[dict]:
+    """Index the library (longlens.library.index_library: every video's cache and the library index), telling
+    `on_progress(done, total)` in videos; returns its status rows."""
+    from longlens.core.progress import report_progress
+    from longlens.library import index_library as build
+
+    def report(done: float, total: float | None, desc: str) -> None:
+        if total and desc == "index library":  # the bar over the library, not those of its videos
+            on_progress(done, total)
+
+    with report_progress(report):
+        rows = list(build([library], config=how.config(), show=False))
+    is_indexed.clear()
+    return rows

@@ -13,6 +13,8 @@ SEEK = "seek"  # Seek | None: where the player starts (and ends, for a segment p
 SEEK_COUNT = "seek_count"  # bumps when a seek repeats the current start, so the player is remounted
 VIDEO = "video"  # the selected library name (selectbox key)
 TIMELINE = "timeline"  # the timeline chart's widget key
+LIBRARY_QUERY = "library_query"  # the library search box (sidebar text input key)
+LIBRARY_OPENED = "library_opened"  # the library query whose hit was opened: its results give way to the video
 
 
 def seek() -> Seek | None:
@@ -42,3 +44,16 @@ def on_timeline_select(key: str = TIMELINE) -> None:
     st.session_state[f"_last_{key}"] = selection
     if target is not None:
         seek_to(target.start, target.end)
+
+
+def open_hit(name: str, time: float, query: str) -> None:
+    """on_click of a library search hit: show video `name` (a library name) playing from `time` s; the results
+    of `query` give way to it until the query changes (or `back_to_results`)."""
+    st.session_state[VIDEO] = name
+    reset_seek()
+    seek_to(time)
+    st.session_state[LIBRARY_OPENED] = query
+
+
+def back_to_results() -> None:
+    st.session_state.pop(LIBRARY_OPENED, None)
