@@ -20,6 +20,7 @@ from longlens.core.errors import CacheError, InputError
 from longlens.core.io import content_hash, read_manifest
 from longlens.core.progress import progress
 from longlens.core.registry import ENGINES
+from longlens.library.cached import cached_index, probe_record
 from longlens.library.store import SPACES, LibraryIndex, default_folder, writer
 from longlens.library.vectors import video_vectors
 from longlens.pipeline.batch import VideoTask, error_text
@@ -38,7 +39,9 @@ class IndexTask(VideoTask):
     """One video: build its cache (VideoTask indexes it; one Retriever, i.e. one model load, per worker)."""
 
     def item(self, state, index, job: Job) -> dict:
-        return index_summary(index)
+        from longlens.data import probe
+
+        return {**index_summary(index), "probe": probe_record(probe(job.video, backend=self.config.backend))}
 
 
 def video_files(paths, *, recursive: bool = False) -> tuple[Path, list[Path], list[dict]]:
@@ -180,15 +183,16 @@ def _fresh(folder: Path, root: Path) -> LibraryIndex:
 def _merge(lib: LibraryIndex, merger: Retriever, row: dict, config: RetrievalConfig) -> dict:
     """A worker's row -> the status row, the video's vectors merged into `lib` when it was indexed."""
     video = row.get("video") or row["id"]
-    out = {"video": video, **{k: v for k, v in row.items() if k not in ("id", "video", "status", "elapsed_s")}}
+    out = {"video": video, **{k: v for k, v in row.items() if k not in ("id", "video", "status", "elapsed_s", "probe")}}
     if row.get("status") != "ok":
         return {**out, "status": "error", "error": row.get("error", "failed"), "vectors": {},
                 "seconds": row.get("elapsed_s", 0.0)}
     t0 = time.perf_counter()
     try:
         path = Path(video)
-        idx = merger.index(video, progress=False)
-        record = {"content": content_hash(path, full=config.full_hash), **_stat(path), "key": idx.key}
+        idx = cached_index(merger, video, row.get("probe")) or merger.index(video, progress=False)
+        record = {"content": content_hash(path, full=config.full_hash), **_stat(path), "key": idx.key,
+                  "probe": row.get("probe")}
         lib.add_video(lib.name(path), record, video_vectors(idx))
         merger._indexes.clear()  # the driver keeps no video in memory
     except Exception as e:  # noqa: BLE001 - a video that cannot be merged is an error row; the run goes on
@@ -226,12 +230,8 @@ def check_library(folder: Path, files: list[Path], *, config: RetrievalConfig, r
             why = "file changed"
         elif any(len(lib.ids_of(name, c)) != n for c, n in rec["vectors"].items()):
             why = "counts differ"
-        else:
-            try:
-                if not r.is_indexed(path):
-                    why = "cache missing"
-            except Exception as e:  # noqa: BLE001
-                why = f"cannot probe: {error_text(e)}"
+        elif cached_index(r, str(path), rec.get("probe")) is None:
+            why = "cache missing"
         row = {"video": str(path), "status": "stale" if why else "ok", "vectors": rec["vectors"] if rec else {},
                "seconds": 0.0}
         yield {**row, "error": why} if why else row

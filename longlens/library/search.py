@@ -13,6 +13,7 @@ from pathlib import Path
 
 from longlens.core.errors import InputError
 from longlens.core.types import Moment
+from longlens.library.cached import cached_index
 from longlens.library.store import LibraryIndex, default_folder
 from longlens.retrieval.config import RetrievalConfig
 from longlens.retrieval.retriever import Retriever
@@ -79,7 +80,9 @@ def search_library(library: str | Path, query: str | None = None, *, image: str 
         if not path.is_file():
             log.warning("%s: in the library index but gone (run `longlens index` to update it)", path)
             continue
-        moments = r.search(str(path), q.text, q.image, k=k)
+        # read from its cache as merged (no probe of the file); changed since: the Retriever's full path
+        video = cached_index(r, str(path), lib.videos[name].get("probe")) or str(path)
+        moments = r.search(video, q.text, q.image, k=k)
         if moments:
             found.append(VideoHits(str(path), moments[0].score, moments))
     # the best k moments overall, kept with their videos
