@@ -2,10 +2,12 @@
 
 Our Triton kernels are tested under the CPU interpreter; a real GPU (another Triton, another driver, another
 architecture) can still miscompile or reject them. So before a model trusts a kernel on a device, `check` runs the
-op once on a small seeded input at the model's dtype and head sizes, with backend="triton" and with
-backend="reference", and compares. The verdict is cached per (op, device, dtype, sizes): each kernel
-configuration is checked once per process. Any exception (a compile error, an unsupported shape, a driver
-error) is a failed check, not a crash: the caller falls back to stock attention (see `longlens.lvlm.sparse`).
+op once on a small seeded input at the model's dtype and head sizes (head dims, block size, heads per key
+head: what the kernels are compiled and indexed for; one key head, since the head count only sizes the grid),
+with backend="triton" and with backend="reference", and compares. The verdict is cached per (op, device, dtype,
+sizes): each kernel configuration is checked once per process. Any exception (a compile error, an unsupported
+shape, a driver error) is a failed check, not a crash: the caller falls back to stock attention (see
+`longlens.lvlm.sparse`).
 
 The op is looked up on `longlens.kernels` at check time, so a test can inject a failing kernel there.
 """
@@ -39,16 +41,17 @@ def _randn(gen, *shape, device, dtype):
     return torch.randn(*shape, generator=gen).to(device=device, dtype=dtype)
 
 
-def _block_sparse(fn, backend, device, dtype, *, heads=2, kv_heads=1, head_dim=64, block_size=64):
+def _block_sparse(fn, backend, device, dtype, *, group=2, head_dim=64, block_size=64):
     gen = torch.Generator().manual_seed(SEED)
     T = 4 * block_size + block_size // 2  # a ragged last block; sinks, window and top-k all distinct
-    q, k, v = (_randn(gen, 1, T, h, head_dim, device=device, dtype=dtype) for h in (heads, kv_heads, kv_heads))
+    q, k, v = (_randn(gen, 1, T, h, head_dim, device=device, dtype=dtype) for h in (group, 1, 1))
     return fn(q, k, v, block_size=block_size, sink_blocks=1, window_blocks=1, topk_blocks=1, causal=True,
               backend=backend)
 
 
-def _gated_delta(fn, backend, device, dtype, *, key_heads=1, value_heads=2, key_dim=64, value_dim=64, chunk=True):
+def _gated_delta(fn, backend, device, dtype, *, group=2, key_dim=64, value_dim=64, chunk=True):
     gen = torch.Generator().manual_seed(SEED)
+    key_heads, value_heads = 1, group
     T = 80 if chunk else 1  # more than one chunk of 64, a ragged tail
     q, k = (_randn(gen, 1, T, key_heads, key_dim, device=device, dtype=dtype) for _ in range(2))
     v = _randn(gen, 1, T, value_heads, value_dim, device=device, dtype=dtype)
@@ -80,8 +83,8 @@ _lock = threading.Lock()
 
 
 def check(op: str, *, device, dtype=torch.float32, **sizes) -> SelfCheck:
-    """The verdict on `op`'s Triton kernel at `device`, `dtype` and `sizes` (the case's keyword arguments:
-    head counts and dims), computed on first call and cached."""
+    """The verdict on `op`'s Triton kernel at `device`, `dtype` and `sizes` (the case's keyword arguments: `group`
+    (query / value heads per key head), head dims, block size), computed on first call and cached."""
     import longlens.kernels as kernels
 
     if op not in CASES:

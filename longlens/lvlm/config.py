@@ -16,9 +16,15 @@ class SparsityConfig:
     """Which key blocks each query block visits: `sink_blocks` first + `window_blocks` last + `topk_blocks` best,
     in blocks of `block_size` tokens; below `dense_below` keys a layer runs exact (dense) attention.
 
-    The defaults are measured, not guessed (`longlens bench attention`: SmolLM2-135M-Instruct on local English
-    text, perplexity / KL / top-1 agreement against dense at 2k-8k tokens). The rule:
-    DEFAULTS_RULE
+    The defaults are measured, not guessed (`longlens bench attention`: the trained SmolLM2-135M-Instruct on local
+    English text; perplexity, KL and top-1 agreement against dense). The rule:
+    - the block selection: the sparsest measured setting whose perplexity cost stays below 1% at every measured
+      length. Sink 1 + window 8 + top-k 8 blocks of 64: +0.85% at 2k tokens (KL 0.004, top-1 agreement 0.98),
+      under 1% at 4k; halving window and top-k (4 + 4) already costs +5.0% at 2k, a window alone (2, no top-k)
+      +24% (KL 0.20, top-1 0.81): top-k is what keeps quality.
+    - exact attention below `dense_below` = 4096 keys: there the default still visits most causal key blocks
+      (80% at 2k tokens), so sparsity saves little of the time and costs the most quality per block skipped.
+      From 4096 keys on it visits at most 18 blocks per query block (48% at 4k, 26% at 8k).
     """
 
     sink_blocks: int = 1

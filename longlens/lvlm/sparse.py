@@ -233,7 +233,7 @@ def sparse_attention_forward(
     backend = state.kernels if state is not None else KERNEL_BACKENDS.default
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     q_len, k_len = query.shape[2], key.shape[2]
-    sizes = dict(heads=query.shape[1], kv_heads=key.shape[1], head_dim=query.shape[3], block_size=cfg.block_size)
+    sizes = dict(group=query.shape[1] // key.shape[1], head_dim=query.shape[3], block_size=cfg.block_size)
     if (kwargs.get("softcap") is not None or kwargs.get("position_bias") is not None or not causal
             or attention_mask is not None or k_len < cfg.dense_below
             or not _kernel_usable(state, "block_sparse_attention", query, **sizes)):
@@ -330,8 +330,7 @@ def _gdn_sizes(args, kwargs) -> tuple[torch.Tensor, dict]:
     """(query, the self-check sizes) of a gated-delta-rule call (query, key, value, ... positional or named)."""
     query = args[0] if args else kwargs["query"]
     value = args[2] if len(args) > 2 else kwargs["value"]
-    return query, dict(key_heads=query.shape[2], value_heads=value.shape[2], key_dim=query.shape[3],
-                       value_dim=value.shape[3])
+    return query, dict(group=value.shape[2] // query.shape[2], key_dim=query.shape[3], value_dim=value.shape[3])
 
 
 def _router(name: str, original):

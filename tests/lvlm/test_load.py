@@ -38,6 +38,20 @@ def test_load_local_directory_sdpa(tiny_dir):
     assert vlm.stats is None and vlm.dtype == torch.bfloat16
 
 
+def test_auto_attention_is_stock_on_cpu_and_answers_say_what_ran(tiny_dir, frames_at):
+    """attn="auto" (the default): our sparse kernels on CUDA, stock SDPA on CPU, where the kernels' PyTorch twins
+    are slower than SDPA; the answer records the attention that ran."""
+    from longlens.lvlm import resolve_attention
+
+    assert [resolve_attention("auto", d) for d in ("cuda", "cpu", "mps")] == ["sparse", "sdpa", "sdpa"]
+    assert resolve_attention("eager", "cuda") == "eager" and resolve_attention("sparse", "cpu") == "sparse"
+    vlm = load_vlm_config(VlmConfig(tiny_dir, device="cpu"))
+    assert vlm.attn == vlm.attention == "sdpa" and vlm.stats is None
+    assert vlm.model.config.text_config._attn_implementation == "sdpa"
+    ans = answer(vlm, frames_at(TinySpec(kind="qwen3_5"), [0.5, 4.0]), "What happens?", max_new_tokens=2)
+    assert ans.attention == "sdpa" and ans.visited_fraction is None and ans.to_dict()["attention"] == "sdpa"
+
+
 def test_config_defaults_are_the_registries():
     """What the CLI and the explorer build their defaults and choices from."""
     from longlens.core.registry import ATTENTION, KERNEL_BACKENDS
