@@ -72,8 +72,10 @@ def test_lvlm_answerer_sees_selected_frames_with_their_times(warm, retriever, tm
     from longlens.bench.tiny import save_tiny
 
     model = save_tiny(tmp_path / "tiny-qwen3.5")
+    # sparse attention asked for (attn "auto" is stock attention on CPU), on the PyTorch twins: the Triton
+    # interpreter would take a minute here
     ans = ask(warm["b"]["path"], QUESTIONS[3], answerer="lvlm", model=model, frames=6, retriever=retriever,
-              kernels="reference")  # the PyTorch twins: the Triton interpreter would take a minute here
+              attn="sparse", kernels="reference")
     assert ans.answerer == "lvlm" and isinstance(ans.text, str)
     times = [m.time for m in ans.evidence]
     assert len(times) == 6 and times == sorted(times)
