@@ -17,7 +17,7 @@ import numpy as np
 
 from longlens.core.errors import CacheError
 from longlens.core.io import MANIFEST, read_entry, read_manifest, write_entry
-from longlens.retrieval.faiss_index import _faiss, _gpus, make_base, normalize
+from longlens.retrieval.faiss_index import _faiss, _gpus, make_base, normalize, set_nprobe
 
 log = logging.getLogger(__name__)
 FORMAT = "longlens-library-shard-1"
@@ -144,6 +144,8 @@ class Shard:
                              f"{manifest['count']} of dim {manifest['dim']}")
         shard = cls(manifest["channel"], manifest["kind"], manifest["dim"], manifest["params"], index, folder=folder,
                     mapped=mmap)
+        if shard.kind != "flat":
+            set_nprobe(index, shard.params.get("nprobe", 16))
         if "rows.npy" in manifest["files"]:
             shard.rows = np.load(folder / "rows.npy", mmap_mode="r")
             shard.vectors = np.memmap(folder / "vectors.f16", dtype=np.float16, mode="r",
@@ -163,7 +165,7 @@ def build(channel: str, kind: str, dim: int, params: dict, ids: np.ndarray, vect
         index.add_with_ids(vectors, ids)
         return Shard(channel, kind, dim, params, index)
     index = faiss.deserialize_index(np.frombuffer(template, dtype=np.uint8))
-    index.nprobe = params.get("nprobe", 16)
+    set_nprobe(index, params.get("nprobe", 16))
     index.add_with_ids(vectors, ids)
     return Shard(channel, kind, dim, params, index, rows=ids, vectors=vectors.astype(np.float16))
 

@@ -74,14 +74,15 @@ def choose_kind(n: int) -> str:
 
 def index_params(kind: str, n: int, dim: int, **given) -> dict:
     """The parameters of an index of `kind` over about `n` vectors of `dim` (recorded in manifests; `given`
-    overrides). IVF: nlist ~ 4 sqrt(n) lists (>= 39 training points each), nprobe of them searched; PQ: m
-    sub-vectors of 8 dims at nbits bits each (dim / 8 bytes per vector: 48 B for 384-d, 64 B for 512-d), and
-    `refine` times k candidates re-scored exactly from the stored float16 vectors."""
+    overrides). IVF: nlist ~ sqrt(n) lists (a power of two, >= 39 training points each), nprobe of them searched,
+    found through an HNSW graph over the centroids from 1024 lists up (assigning 10^7 vectors to exact centroids
+    would dominate the build); PQ: m sub-vectors of 8 dims at nbits bits each (dim / 8 bytes per vector: 48 B for
+    384-d, 64 B for 512-d), and `refine` times k candidates re-scored exactly from the stored float16 vectors."""
     if kind not in KINDS:
         raise InputError(f"index kind must be one of {', '.join(KINDS)}, got {kind!r}")
     out: dict = {}
     if kind in ("ivf", "ivfpq"):
-        nlist = int(2 ** round(math.log2(max(1.0, 4 * math.sqrt(max(n, 1))))))
+        nlist = int(2 ** round(math.log2(max(1.0, math.sqrt(max(n, 1))))))
         out.update(nlist=max(1, min(nlist, 65536, max(1, n // 39))), nprobe=32)
     if kind == "ivfpq":
         m = next(m for m in (dim // 8, dim // 4, dim // 2, dim, 1) if m >= 1 and dim % m == 0)
@@ -108,14 +109,25 @@ def make_base(kind: str, dim: int, params: dict, train: np.ndarray | None = None
     if kind == "ivf":
         base = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, params["nlist"], faiss.METRIC_INNER_PRODUCT)
     elif kind == "ivfpq":
-        base = faiss.IndexIVFPQ(faiss.IndexFlatL2(dim), dim, params["nlist"], params["m"], params["nbits"])
+        hnsw = "_HNSW32" if params["nlist"] >= 1024 else ""
+        base = faiss.index_factory(dim, f"IVF{params['nlist']}{hnsw},PQ{params['m']}x{params['nbits']}")
     else:
         raise InputError(f"index kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if train is None or not len(train):
         raise InputError(f"a {kind} index needs training vectors")
     base.train(np.ascontiguousarray(train, dtype=np.float32))
-    base.nprobe = min(params.get("nprobe", 16), params["nlist"])
+    set_nprobe(base, params.get("nprobe", 16))
     return base
+
+
+def set_nprobe(index, nprobe: int) -> None:
+    """Search `nprobe` lists of an IVF index (and let an HNSW quantiser look at least that wide)."""
+    faiss = _faiss()
+    ivf = faiss.extract_index_ivf(index)
+    ivf.nprobe = min(nprobe, ivf.nlist)
+    quantizer = faiss.downcast_index(ivf.quantizer)
+    if hasattr(quantizer, "hnsw"):
+        quantizer.hnsw.efSearch = max(64, 2 * ivf.nprobe)
 
 
 class CorpusIndex:
