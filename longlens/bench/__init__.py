@@ -25,6 +25,7 @@ SUITES: dict[str, str] = {
     "attention": "longlens.bench.attention:run",
     "data": "longlens.bench.data:run",
     "kernels": "longlens.bench.kernels:run",
+    "library": "longlens.bench.library:run",
     "linearize": "longlens.bench.linearize:run",
     "lvlm": "longlens.bench.lvlm:run",
     "pipeline": "longlens.bench.pipeline:run",
