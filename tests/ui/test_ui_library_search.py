@@ -47,14 +47,18 @@ def indexing(shared_cache):
 
 @pytest.fixture(scope="module")
 def searchable(two_videos, tmp_path_factory, shared_cache):
-    """A library of the two videos, indexed by `longlens index` (longlens.library.index_library)."""
-    from longlens.library import index_library
-
+    """A library of the two videos, indexed by `longlens index DIR` with the explorer's default settings (in a
+    subprocess, as a user would: AppTest leaves this process's __main__ unfit for spawned workers)."""
     lib = tmp_path_factory.mktemp("searchable")
     for name, (path, _, _) in two_videos.items():
         shutil.copyfile(path, lib / name)
-    rows = list(index_library([lib], workers=1, config=indexing(shared_cache).config(), show=False))
-    assert sorted(r["status"] for r in rows) in (["ok", "ok"], ["cached", "cached"], ["cached", "ok"]), rows
+    env = {**os.environ, "LONGLENS_CACHE": str(shared_cache), "LONGLENS_HOME": str(tmp_path_factory.mktemp("home")),
+           "HF_HUB_OFFLINE": "1"}
+    how = indexing(shared_cache)
+    args = ["index", str(lib), "--workers", "1", "--fps", str(how.fps), "--channels", ",".join(how.channels)]
+    done = subprocess.run([sys.executable, "-m", "longlens.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
     return lib
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import streamlit as st
 
 from longlens.core.errors import LonglensError
-from longlens.core.types import clock
+from longlens.core.types import Moment
 from longlens.ui import cached, state
 from longlens.ui.config import ExplorerConfig
 from longlens.ui.library import list_files
 from longlens.ui.views.library import Settings
-from longlens.ui.views.search import GALLERY_COLUMNS, KIND_LABEL
+from longlens.ui.views.search import GALLERY_COLUMNS, moment_card
 
 HITS = 12  # the best moments across the library shown (grouped by video)
 
@@ -62,20 +62,17 @@ def _video_hits(v: int, name: str, hit: dict, query: str) -> None:
     """One video's moments: thumbnails in time order, each with a button that opens the video there."""
     st.subheader(name)
     st.caption(f"best score {hit['score']:.2f} · {len(hit['moments'])} moment(s)")
-    moments = sorted(hit["moments"], key=lambda m: m["time"])
+    moments = sorted((Moment(**m) for m in hit["moments"]), key=lambda m: m.time)  # Moment.to_dict's, cached
     try:
-        thumbs = cached.thumbnails(cached.FileKey.of(hit["video"]), tuple(m["time"] for m in moments))
+        thumbs = cached.thumbnails(cached.FileKey.of(hit["video"]), tuple(m.time for m in moments))
     except (LonglensError, OSError) as e:
         st.error(str(e))
         return
     cols = st.columns(GALLERY_COLUMNS)
     for i, (m, thumb) in enumerate(zip(moments, thumbs)):
         with cols[i % GALLERY_COLUMNS]:
-            st.image(thumb, width="stretch")
-            st.button(f"▶ {clock(m['time'])}", key=f"lib-{v}-{i}", on_click=state.open_hit,
-                      args=(name, m["time"], query), help=f"open {name} at {m['time']:.1f} s")
-            what = f"{KIND_LABEL[m['kind']]}: " if m["kind"] in KIND_LABEL and m["text"] else ""
-            st.caption(f"score {m['score']:.2f}" + (f" · {what}{m['text']}" if m["text"] else ""))
+            moment_card(thumb, m, key=f"lib-{v}-{i}", on_click=state.open_hit, args=(name, m.time, query),
+                        help=f"open {name} at {m.time:.1f} s")
 
 
 def _index_button(config: ExplorerConfig, s: Settings, *, label: str = "Index the library") -> None:

@@ -105,8 +105,14 @@ def gallery(video: LibraryFile, moments: list) -> None:
     cols = st.columns(GALLERY_COLUMNS)
     for i, (m, thumb) in enumerate(zip(moments, thumbs)):
         with cols[i % GALLERY_COLUMNS]:
-            st.image(thumb, width="stretch")
-            st.button(f"▶ {clock(m.time)}", key=f"hit-{i}", on_click=state.seek_to, args=(m.time,),
-                      help=f"play from {m.time:.1f} s")
-            what = f"{KIND_LABEL[m.kind]}: " if m.kind in KIND_LABEL and m.text else ""
-            st.caption(f"score {m.score:.2f}" + (f" · {what}{m.text}" if m.text else ""))
+            moment_card(thumb, m, key=f"hit-{i}", on_click=state.seek_to, args=(m.time,),
+                        help=f"play from {m.time:.1f} s")
+
+
+def moment_card(thumb, m, *, key: str, on_click, args: tuple, help: str) -> None:
+    """One Moment in a gallery: its thumbnail, a ▶ mm:ss button that calls `on_click(*args)`, its score and the
+    recognised text or the words said."""
+    st.image(thumb, width="stretch")
+    st.button(f"▶ {clock(m.time)}", key=key, on_click=on_click, args=args, help=help)
+    what = f"{KIND_LABEL[m.kind]}: " if m.kind in KIND_LABEL and m.text else ""
+    st.caption(f"score {m.score:.2f}" + (f" · {what}{m.text}" if m.text else ""))
