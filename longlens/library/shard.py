@@ -62,16 +62,22 @@ class Shard:
             return np.zeros((len(q), 0), np.float32), np.zeros((len(q), 0), np.int64)
         if self.kind == "flat":
             return self._search_index().search(q, min(k, self.count))
-        cand = min(self.count, k * int(self.params.get("refine", 10)))
-        _, ids = self._search_index().search(q, cand)
-        scores = np.full(ids.shape, -np.inf, dtype=np.float32)
-        for r, row in enumerate(ids):
-            ok = row >= 0
-            pos = np.searchsorted(self.rows, row[ok])
-            scores[r, ok] = self.vectors[pos].astype(np.float32) @ q[r]
+        _, ids = self.coarse(q, k * int(self.params.get("refine", 10)))
+        scores = np.stack([self.exact(qi, row) for qi, row in zip(q, ids)])
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         scores, ids = np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
         return scores, np.where(np.isfinite(scores), ids, -1)
+
+    def coarse(self, q: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """A compressed shard's n best candidates by their codes: (squared L2 distances [Q, n], ids [Q, n])."""
+        return self._search_index().search(q, min(n, self.count))
+
+    def exact(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Exact cosines of one query [D] with the stored rows of `ids` [n] (-inf for -1 padding)."""
+        out = np.full(len(ids), -np.inf, dtype=np.float32)
+        ok = ids >= 0
+        out[ok] = self.vectors[np.searchsorted(self.rows, ids[ok])].astype(np.float32) @ query
+        return out
 
     def _search_index(self):
         if self._searcher is None:

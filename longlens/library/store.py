@@ -40,7 +40,7 @@ from longlens.retrieval.faiss_index import choose_kind, index_params, normalize
 
 log = logging.getLogger(__name__)
 FORMAT = "longlens-library-1"
-MAX_SHARDS = 16  # per space: beyond this the smallest shards are merged
+MAX_SHARDS = 16  # per space: beyond this the smallest shards are merged (while they fit in one)
 TRAIN_MAX = 200_000  # vectors a compressed space's codebook is trained on at most
 SPACES = ("clip", "ocr", "speech")  # the channels whose vectors a library indexes (see library.vectors)
 
@@ -135,14 +135,7 @@ class LibraryIndex:
         if q.shape[1] != self.spaces[channel]["dim"]:
             raise InputError(f"query has dimension {q.shape[1]}, the library's {channel} space "
                              f"{self.spaces[channel]['dim']}")
-        scores, ids = [], []
-        for name in self.shards[channel]:
-            d, i = self.shard(name).search(q, k)
-            scores.append(d[0])
-            ids.append(i[0])
-        s, i = np.concatenate(scores), np.concatenate(ids)
-        keep = i >= 0
-        s, i = s[keep], i[keep]
+        s, i = merged_search([self.shard(n) for n in self.shards[channel]], q[0], k)
         order = np.lexsort((i, -s))[:k]
         rows = np.searchsorted(self.table["ids"], i[order])
         names = self._names()
@@ -278,8 +271,10 @@ class LibraryIndex:
             vecs = np.concatenate([v for _, v in pending])
             for a in range(0, len(ids), shard_mod.SHARD_SIZE):
                 names.append(self._build(channel, ids[a:a + shard_mod.SHARD_SIZE], vecs[a:a + shard_mod.SHARD_SIZE]))
-        while len(names) > MAX_SHARDS:  # merge the two smallest
+        while len(names) > MAX_SHARDS:  # merge the two smallest while they fit in one shard
             a, b = sorted(names, key=lambda n: self.shard(n).count)[:2]
+            if self.shard(a).count + self.shard(b).count > shard_mod.SHARD_SIZE:
+                break
             ia, va = self.shard(a).vectors_of()
             ib, vb = self.shard(b).vectors_of()
             merged = self._build(channel, np.concatenate([ia, ib]), np.concatenate([va, vb]))
@@ -334,6 +329,42 @@ class LibraryIndex:
             for p in shards.iterdir():
                 if p.name not in keep:
                     shutil.rmtree(p, ignore_errors=True)
+
+
+def merged_search(shards: list[Shard], query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best (cosines, ids) of one query [D] over `shards`: flat shards exactly; compressed ones by their
+    codes first, the best refine * k candidates of all of them together then re-scored exactly (the rows a query
+    reads do not grow with the shard count)."""
+    q = query[None]
+    scores, ids = [], []
+    cand_d, cand_i, owner = [], [], []
+    for n, s in enumerate(shards):
+        if s.count == 0:
+            continue
+        if s.kind == "flat":
+            d, i = s.search(q, k)
+            scores.append(d[0])
+            ids.append(i[0])
+        else:
+            d, i = s.coarse(q, k * int(s.params.get("refine", 10)))
+            cand_d.append(d[0])
+            cand_i.append(i[0])
+            owner.append(np.full(len(i[0]), n))
+    if cand_i:
+        d, i, o = np.concatenate(cand_d), np.concatenate(cand_i), np.concatenate(owner)
+        refine = max(int(shards[int(o[0])].params.get("refine", 10)), 1) * k
+        best = np.argsort(d, kind="stable")[:refine]
+        i, o = i[best], o[best]
+        exact = np.full(len(i), -np.inf, np.float32)
+        for n in np.unique(o):
+            exact[o == n] = shards[int(n)].exact(query, i[o == n])
+        scores.append(exact)
+        ids.append(i)
+    if not ids:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    s, i = np.concatenate(scores), np.concatenate(ids)
+    keep = (i >= 0) & np.isfinite(s)
+    return s[keep], i[keep]
 
 
 def _channel_no(channel: str) -> int:
