@@ -388,7 +388,9 @@ def _answer_args(p) -> None:
                    help="rerank candidate windows by the VLM's P(yes) (VLM; not with --zoom)")
     # No default here: AskConfig leaves model / attn to longlens.lvlm.VlmConfig, which imports torch with its package
     p.add_argument("--model", help="VLM hub id or local directory (default: longlens.lvlm.VlmConfig's)")
-    p.add_argument("--attn", choices=ATTENTION.names, help=f"the VLM's attention (default {ATTENTION.default})")
+    p.add_argument("--attn", choices=ATTENTION.names,
+                   help=f"the VLM's attention (default {ATTENTION.default}; auto: our sparse kernels on CUDA, stock "
+                        "sdpa on CPU)")
 
 
 def ask_config(a):
