@@ -95,6 +95,9 @@ def load_vlm_config(config: VlmConfig) -> VLM:
         dtype = getattr(torch, dtype)
     name = str(config.model)
     attn = resolve_attention(config.attn, device.type)
+    if config.sparsity is not None and attn != "sparse":
+        log.warning("attn=%r is %r on %s: the sparsity settings %s go unused", config.attn, attn, device.type,
+                    config.sparsity)
     processor, net = _from_pretrained(name, dtype, "sdpa" if attn == "sparse" else attn)
     net = net.to(device).eval()
     if attn == "sparse":
