@@ -78,7 +78,7 @@ class RetrievalConfig:
     batch_size: int = 32
     ocr_change: float = 24.0
     ocr_text_change: float = 6.0
-    ocr_refresh: float = 30.0
+    ocr_refresh: float = 120.0  # a safety net only: appearing text is caught by the change test (see channels.ocr)
     orb_features: int = 3000
     weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CHANNELS.names, 1.0))
     keyword_weight: float = 2.0
