@@ -1,9 +1,9 @@
 """Hybrid attention: exact softmax over sinks + a sliding window, linear attention over the evicted tokens.
 
-A trained model runs it through `longlens.lvlm.linearize.use_linearized_attention` (the VLM's `attn="sparse"` runs
-block-sparse softmax and the gated delta rule instead). One normaliser over both branches (see cache.py for the exact rule
-and the feature maps). Parts: `hybrid_attention` runs the Triton window-softmax kernel + PyTorch chunked linear
-branch + Triton merge (kernel.py) or the explicit PyTorch twin (naive.py), as `backend` says;
+A trained model runs it through `longlens.lvlm.linearize.use_linearized_attention` (the VLM's `attn="sparse"`
+runs block-sparse softmax and the gated delta rule instead). One normaliser over both branches (see cache.py for
+the exact rule and the feature maps). Parts: `hybrid_attention` runs the Triton window-softmax kernel + PyTorch
+chunked linear branch + Triton merge (kernel.py) or the explicit PyTorch twin (naive.py), as `backend` says;
 `hybrid_attention_step` is PyTorch on every device (step.py). The linear branch's feature map is a fixed one
 (`FEATURE_MAPS`) or trained per-head maps (`LearnedFeatures`, learned.py; trained by `longlens.lvlm.transfer`):
 both paths compute phi through the one `cache.feature_map` function (the Triton kernels run the exact-softmax
