@@ -21,7 +21,7 @@ from longlens.core.io import content_hash, read_manifest
 from longlens.core.progress import progress
 from longlens.core.registry import ENGINES
 from longlens.library.cached import cached_index, probe_record
-from longlens.library.store import SPACES, LibraryIndex, default_folder, writer
+from longlens.library.store import LibraryIndex, default_folder, writer
 from longlens.library.vectors import video_vectors
 from longlens.pipeline.batch import VideoTask, error_text
 from longlens.pipeline.engines import run_engine
@@ -78,7 +78,7 @@ def video_files(paths, *, recursive: bool = False) -> tuple[Path, list[Path], li
 
 def library_config(config: RetrievalConfig) -> dict:
     """What of the retrieval config makes a library's vectors (a change re-merges every video)."""
-    return {"fps": config.fps, "size": config.size, "channels": [c for c in config.channels if c in SPACES]}
+    return {"fps": config.fps, "size": config.size, "channels": list(config.channels)}
 
 
 def _stat(path: Path) -> dict:

@@ -71,7 +71,7 @@ def search_library(library: str | Path, query: str | None = None, *, image: str 
     if not lib.videos:
         raise InputError(f"{folder}: no library index here; run `longlens index {library}` first")
     if config is None and lib.config:
-        config = RetrievalConfig(fps=lib.config["fps"], size=lib.config["size"])
+        config = RetrievalConfig(fps=lib.config["fps"], size=lib.config["size"], channels=tuple(lib.config["channels"]))
     r = retriever or Retriever(config or RetrievalConfig())
     q = r.prepare(query, None if image is None else str(image))  # bad queries fail before any search
     found: list[VideoHits] = []
