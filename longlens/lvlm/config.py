@@ -20,8 +20,8 @@ class SparsityConfig:
     English text; perplexity, KL and top-1 agreement against dense). The rule:
     - the block selection: the sparsest measured setting whose perplexity cost stays below 1% at every measured
       length. Sink 1 + window 8 + top-k 8 blocks of 64: +0.85% at 2k tokens (KL 0.004, top-1 agreement 0.98),
-      under 1% at 4k; halving window and top-k (4 + 4) already costs +5.0% at 2k, a window alone (2, no top-k)
-      +24% (KL 0.20, top-1 0.81): top-k is what keeps quality.
+      +0.15% at 4k (KL 0.016, top-1 0.955); halving window and top-k (4 + 4) already costs +5.0% / +3.1%, a
+      window alone (2, no top-k) +24% / +21% (KL 0.20 / 0.22, top-1 0.81 / 0.80): top-k is what keeps quality.
     - exact attention below `dense_below` = 4096 keys: there the default still visits most causal key blocks
       (80% at 2k tokens), so sparsity saves little of the time and costs the most quality per block skipped.
       From 4096 keys on it visits at most 18 blocks per query block (48% at 4k, 26% at 8k).
