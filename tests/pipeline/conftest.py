@@ -17,7 +17,6 @@ from longlens.data.synth import (
 )
 from longlens.retrieval import RetrievalConfig
 
-
 # hard footage (issue 12): dense texture redrawn every frame, film grain, heavy compression
 HARD = dict(background="textures", motion="boil", grain=8.0, crf=35, scene=30.0)
 
