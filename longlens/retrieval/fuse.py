@@ -7,6 +7,11 @@ that took part in this query (a channel without weights, or not applicable to th
 the remaining weights are renormalised), and keyword[i] in [0, 1] is the weighted fraction of the query's
 keywords found in frame i's OCR text (keyword_hits) or in the sentence said then (channels.speech.spoken_hits),
 the larger of the two. A frame showing or saying every keyword gains keyword_weight standard deviations.
+
+A channel that can tell evidence from noise (Channel.support: a caption or sentence that matches, a verified
+picture) counts only where it has evidence: z_c is max(z_c, 0) on its supported rows and 0 elsewhere. Otherwise
+noise decides: an unrelated sentence said 0.1 above the video's mean outranked the caption that answers the
+query, where nothing was said (issue 12).
 """
 from __future__ import annotations
 
@@ -28,11 +33,13 @@ def fuse(
     keyword: np.ndarray | None = None,
     keyword_weight: float = 2.0,
     stats: dict[str, tuple[float, float]] | None = None,
+    support: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
     """Fuse raw per-channel scores [N] into one curve [N] (rule in the module docstring).
 
     stats: per-channel (mean, std) to normalise with (default: computed from these scores). Pass the stats
-    of a video's full index to score extra frames (zoom-in) on the same scale. Returns (fused, stats used).
+    of a video's full index to score extra frames (zoom-in) on the same scale. support: per-channel rows [N]
+    bool where the channel has evidence (channels absent here count everywhere). Returns (fused, stats used).
     """
     used = {c: s for c, s in channels.items() if weights.get(c, 0.0) > 0}
     sizes = {len(np.asarray(s).reshape(-1)) for s in channels.values()}
@@ -48,7 +55,10 @@ def fuse(
         s = np.asarray(s, dtype=np.float64).reshape(-1)
         mean, std = (stats or {}).get(c) or channel_stats(s)
         out_stats[c] = (mean, std)
-        fused += weights[c] * (s - mean) / max(std, 1e-6)
+        z = (s - mean) / max(std, 1e-6)
+        if support is not None and c in support:  # evidence counts, noise does not (module docstring)
+            z = np.where(np.asarray(support[c], dtype=bool).reshape(-1), np.maximum(z, 0.0), 0.0)
+        fused += weights[c] * z
     if total > 0:
         fused /= total
     if keyword is not None:

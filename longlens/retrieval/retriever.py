@@ -258,7 +258,10 @@ class Retriever:
         kws = [s for c, s in chans.items() if c in kwnames]
         kw = np.max(kws, axis=0) if kws else None
         scored = {c: s for c, s in chans.items() if c not in kwnames}
-        fused, used = fuse(scored, self.config.weights, keyword=kw, keyword_weight=self.config.keyword_weight, stats=stats)
+        raw = ScoreCurve(index.times, np.zeros(len(index.times)), chans)  # what Channel.support reads
+        support = {c: s for c in scored if (s := self.channel(c).support(raw)) is not None}
+        fused, used = fuse(scored, self.config.weights, keyword=kw, keyword_weight=self.config.keyword_weight, stats=stats,
+                           support=support)
         if not scored and kw is None:
             log.warning("%s: no channel can score a %s query (channels: %s)", index.video, q.kind, ", ".join(index.channels) or "none")
         return ScoreCurve(index.times, fused, chans, used)

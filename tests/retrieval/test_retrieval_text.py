@@ -57,6 +57,22 @@ def test_fuse_is_weighted_zscores_plus_keyword_boost(rng):
         fuse({"clip": a, "ocr": b[:10]}, {"clip": 1.0, "ocr": 1.0})
 
 
+def test_fuse_counts_a_channel_only_where_it_has_evidence(rng):
+    """Issue 12: unrelated talk 0.1 above the video's mean outranked the caption that answers the query, where
+    nothing was said. A channel with a support mask adds max(z, 0) on its supported rows and 0 elsewhere."""
+    n = 60
+    ocr, speech = rng.uniform(0.0, 0.4, n), np.zeros(n)
+    caption, talk = int(rng.integers(0, 30)), int(rng.integers(30, n))
+    ocr[caption] = 0.85
+    speech[talk] = 0.1  # noise: below any sentence that answers
+    support = {"ocr": ocr >= 0.55, "speech": speech >= 0.55}
+    fused, _ = fuse({"ocr": ocr, "speech": speech}, {"ocr": 1.0, "speech": 1.0}, support=support)
+    assert int(np.argmax(fused)) == caption and fused[talk] == 0.0
+    assert np.count_nonzero(fused) == 1, "rows without evidence are all equal: noise does not rank them"
+    plain, _ = fuse({"ocr": ocr, "speech": speech}, {"ocr": 1.0, "speech": 1.0})
+    assert plain[talk] > 0, "without masks the noise counts (the rule for CLIP, which cannot tell)"
+
+
 def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole(rng):
     """A sign at the top and a caption at the bottom of one frame are two lines; a caption wrapped onto two
     rows is one line (real RapidOCR on a painted frame)."""

@@ -112,6 +112,19 @@ class Channel:
         return None
 
 
+# A text (shown or said) answers a query above the noise at MiniLM cosine >= SUPPORT_COSINE, or cosine + keyword
+# hit fraction >= SUPPORT_RELEVANCE: a text without any of the query's words reaches ~0.5 cosine at most on
+# unrelated captions and sentences; the one asked for, 0.6-0.9 plus its keywords.
+SUPPORT_COSINE, SUPPORT_RELEVANCE = 0.55, 0.75
+
+
+def text_support(curve, name: str, keyword: str | None) -> np.ndarray:
+    """Rows [N] bool where channel `name`'s text answers the query above the noise (rule above); `keyword`: the
+    name of its keyword-hit curve."""
+    cos = curve.channels[name]
+    return (cos >= SUPPORT_COSINE) | (cos + curve.channels.get(keyword, 0.0) >= SUPPORT_RELEVANCE)
+
+
 def as_float32(x: np.ndarray) -> np.ndarray:
     """Stored (float16) rows -> float32, each L2-normalised; zero rows stay zero."""
     x = np.asarray(x, dtype=np.float32)

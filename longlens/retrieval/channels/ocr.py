@@ -11,12 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from longlens.core.types import Segment
-from longlens.retrieval.channels import Channel, as_float32
+from longlens.retrieval.channels import Channel, as_float32, text_support
 from longlens.retrieval.ground import evidence_span
 from longlens.retrieval.image import changed, crop_signature, gray, merge, plain_blobs, regions, same_look, small_gray
 from longlens.retrieval.text import OcrReader, TextEmbedder, compact, keyword_hits, readable, shows
-
-SUPPORT_COSINE, SUPPORT_RELEVANCE = 0.55, 0.75  # see OcrChannel.support
 
 
 class OcrChannel(Channel):
@@ -66,11 +64,8 @@ class OcrChannel(Channel):
         return text, (self.kind if text else None)
 
     def support(self, curve) -> np.ndarray:
-        """Rows whose on-screen text answers the query above the noise: MiniLM cosine >= SUPPORT_COSINE, or
-        cosine + keyword hit fraction >= SUPPORT_RELEVANCE (a text without any of the query's words reaches
-        ~0.5 cosine at most on unrelated captions; the caption asked for, 0.6-0.9 plus its keywords)."""
-        cos = curve.channels["ocr"]
-        return (cos >= SUPPORT_COSINE) | (cos + curve.channels.get("keyword", 0.0) >= SUPPORT_RELEVANCE)
+        """Rows whose on-screen text answers the query above the noise (channels.text_support)."""
+        return text_support(curve, self.name, self.keyword_curve)
 
     def edges(self, index, query, vector, curve, segment):
         """A segment on-screen text leads spans the caption itself: the line of the best row inside it that

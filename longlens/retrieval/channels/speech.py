@@ -25,7 +25,7 @@ import numpy as np
 
 from longlens.core.errors import ModelUnavailableError, NoAudioStreamError
 from longlens.core.types import Segment
-from longlens.retrieval.channels import Channel, as_float32
+from longlens.retrieval.channels import Channel, as_float32, text_support
 from longlens.retrieval.text import STOPWORDS, TextEmbedder
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ class SpeechChannel(Channel):
     kind = "speech"
     reads = "audio"
     keyword_curve = "speech_keyword"
+    nothing = "nothing said matches it"
 
     def __init__(self, config) -> None:
         super().__init__(config)
@@ -282,6 +283,12 @@ class SpeechChannel(Channel):
         if hits is not None:
             out["speech_keyword"] = index.speech.spread(index.times, hits)
         return out
+
+    def support(self, curve) -> np.ndarray:
+        """Rows during a sentence that answers the query above the noise (channels.text_support): a channel
+        without this lifted every frame near any words said, so nothing was ever "not found" in a video with
+        talk, and unrelated talk outranked the caption that answers (issue 12)."""
+        return text_support(curve, self.name, self.keyword_curve)
 
     def evidence(self, index, i: int) -> tuple[str | None, str | None]:
         """The sentence said longest during frame i's cell (None when nothing is said then)."""
