@@ -23,7 +23,7 @@ import torch
 
 from longlens.core.errors import InputError
 from longlens.core.registry import KERNEL_BACKENDS
-from longlens.lvlm.sparse import _sdpa, _softmax_attention_modules, _text_config_key, _warn_once, sparse_mask
+from longlens.lvlm.sparse import softmax_attention_modules, sparse_mask, stock_attention, text_config_key, warn_once
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,9 @@ def linearized_attention_forward(
     state: LinearizedState = module.longlens_linearized
     causal = is_causal if is_causal is not None else getattr(module, "is_causal", True)
     if attention_mask is not None or not causal or kwargs.get("softcap") is not None:
-        _warn_once("linearized-mask", "linearized attention got a materialized mask or a non-causal layer: dense "
+        warn_once("linearized-mask", "linearized attention got a materialized mask or a non-causal layer: dense "
                                       "SDPA for such calls")
-        return _sdpa(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal,
+        return stock_attention(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal,
                      **kwargs)
     q, k, v = (x.transpose(1, 2) for x in (query, key, value))  # BTHD
     fmap = state.feature_map(module.layer_idx)
@@ -135,8 +135,8 @@ def use_linearized_attention(model, feature_maps: LayerMaps | str, *, window: in
     if getattr(model, "longlens_linearized", None) is not None:
         remove_linearized_attention(model)
     register()
-    key, text_config = _text_config_key(model)
-    layers = _softmax_attention_modules(model, text_config)
+    key, text_config = text_config_key(model)
+    layers = softmax_attention_modules(model, text_config)
     if not layers:
         raise InputError(f"{type(model).__name__}: found no softmax attention layers to linearize")
     if not isinstance(feature_maps, str):

@@ -196,7 +196,7 @@ def causal_block_pairs(q_len: int, k_len: int, block_size: int) -> int:
 # ---------------------------------------------------------------- softmax layers
 
 
-def _sdpa(module, query, key, value, attention_mask, scaling, **kwargs):
+def stock_attention(module, query, key, value, attention_mask, scaling, **kwargs):
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, **kwargs)
@@ -205,7 +205,7 @@ def _sdpa(module, query, key, value, attention_mask, scaling, **kwargs):
 _warned: set[str] = set()
 
 
-def _warn_once(key: str, msg: str, *args) -> None:
+def warn_once(key: str, msg: str, *args) -> None:
     if key not in _warned:
         _warned.add(key)
         log.warning(msg, *args)
@@ -238,11 +238,12 @@ def sparse_attention_forward(
             or attention_mask is not None or k_len < cfg.dense_below
             or not _kernel_usable(state, "block_sparse_attention", query, **sizes)):
         if attention_mask is not None:
-            _warn_once("mask", "sparse attention got a materialized mask (padding or a custom mask): dense SDPA "
+            warn_once("mask", "sparse attention got a materialized mask (padding or a custom mask): dense SDPA "
                                "for such calls")
         elif not causal:
-            _warn_once("noncausal", "sparse attention got a non-causal layer (%s): dense SDPA", type(module).__name__)
-        out = _sdpa(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal, **kwargs)
+            warn_once("noncausal", "sparse attention got a non-causal layer (%s): dense SDPA", type(module).__name__)
+        out = stock_attention(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal,
+                              **kwargs)
         if state is not None:
             n = causal_block_pairs(q_len, k_len, cfg.block_size) * query.shape[0] * query.shape[1]
             state.stats.add(n, n, prefill=q_len > 1, dense=True)
@@ -413,7 +414,7 @@ def _hook_linear(module: torch.nn.Module, state: SparseState) -> list:
 # ---------------------------------------------------------------- entry points
 
 
-def _text_config_key(model) -> tuple[str | None, object]:
+def text_config_key(model) -> tuple[str | None, object]:
     """(sub-config key of the language model or None for a text-only model, that config)."""
     config = model.config
     text = config.get_text_config()
@@ -425,7 +426,7 @@ def _text_config_key(model) -> tuple[str | None, object]:
     raise InputError(f"{type(model).__name__}: cannot find the language model's sub-config")
 
 
-def _softmax_attention_modules(model, text_config) -> list[torch.nn.Module]:
+def softmax_attention_modules(model, text_config) -> list[torch.nn.Module]:
     """Attention modules of the language model (they hold the text config; the vision tower's don't)."""
     found = []
     for module in model.modules():
@@ -450,8 +451,8 @@ def use_sparse_attention(model, sparsity: SparsityConfig | None = None, *, kerne
     if getattr(model, "longlens_sparse", None) is not None:
         remove_sparse_attention(model)
     register()
-    key, text_config = _text_config_key(model)
-    softmax = _softmax_attention_modules(model, text_config)
+    key, text_config = text_config_key(model)
+    softmax = softmax_attention_modules(model, text_config)
     linear = [m for m in model.modules() if _is_gated_deltanet(m)]
     if not softmax and not linear:
         raise InputError(f"{type(model).__name__}: found no language-model attention layers to run on our kernels")

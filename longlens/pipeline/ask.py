@@ -161,6 +161,8 @@ def answer_json(ans: Answer, *, videos: bool = False) -> dict:
         "answer": ans.text,
         "answerer": ans.answerer,
         "choice": ans.choice,
+        "attention": ans.attention,  # which attention actually ran (None: no VLM answered)
+        "visited_fraction": ans.visited_fraction,
         "evidence": [{**({"video": m.video} if videos else {}), "time": round(float(m.time), 3),
                       "score": round(float(m.score), 4), "text": m.text, "kind": m.kind}
                      for m in ans.evidence],

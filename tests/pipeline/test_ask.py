@@ -86,7 +86,8 @@ def test_lvlm_answerer_sees_selected_frames_with_their_times(warm, retriever, tm
 def test_cli_ask_json_and_bad_input(warm, capsys):
     assert main(["ask", warm["a"]["path"], QUESTIONS[1], "--answerer", "extractive", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"answer", "answerer", "choice", "evidence"}
+    assert set(out) == {"answer", "answerer", "choice", "attention", "visited_fraction", "evidence"}
+    assert out["attention"] is None  # the extractive answerer runs no attention
     assert "12" in out["answer"] and out["answerer"] == "extractive" and out["choice"] is None
     start, end = warm["a"]["windows"][1]
     assert start - 1 <= out["evidence"][0]["time"] < end + 1

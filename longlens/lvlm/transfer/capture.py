@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from longlens.core.errors import InputError
-from longlens.lvlm.sparse import _sdpa, _softmax_attention_modules, _text_config_key, sparse_mask
+from longlens.lvlm.sparse import softmax_attention_modules, sparse_mask, stock_attention, text_config_key
 
 ATTN_NAME = "longlens_capture"
 
@@ -18,7 +18,7 @@ def _capture_forward(module, query, key, value, attention_mask, scaling=None, **
     sink = getattr(module, "longlens_capture", None)
     if sink is not None:  # BTHD, detached fp32 copies: training data, not part of any graph
         sink.append(tuple(x.detach().transpose(1, 2).float().contiguous() for x in (query, key, value)))
-    return _sdpa(module, query, key, value, attention_mask, scaling, **kwargs)
+    return stock_attention(module, query, key, value, attention_mask, scaling, **kwargs)
 
 
 @torch.no_grad()
@@ -30,8 +30,8 @@ def capture_qkv(model, ids: torch.Tensor) -> tuple[list[tuple[torch.Tensor, torc
 
     AttentionInterface.register(ATTN_NAME, _capture_forward)
     AttentionMaskInterface.register(ATTN_NAME, sparse_mask)
-    key, text_config = _text_config_key(model)
-    layers = _softmax_attention_modules(model, text_config)
+    key, text_config = text_config_key(model)
+    layers = softmax_attention_modules(model, text_config)
     if not layers:
         raise InputError(f"{type(model).__name__}: no softmax attention layers to capture")
     previous = text_config._attn_implementation

@@ -24,11 +24,11 @@ FORMAT = "longlens-linearized-maps/1"
 
 def model_identity(model) -> dict:
     """Name, shape and a weight fingerprint (SHA-256 over every layer's q_proj / k_proj weights, fp32)."""
-    from longlens.lvlm.sparse import _softmax_attention_modules, _text_config_key
+    from longlens.lvlm.sparse import softmax_attention_modules, text_config_key
 
-    _, c = _text_config_key(model)
+    _, c = text_config_key(model)
     digest = hashlib.sha256()
-    for m in sorted(_softmax_attention_modules(model, c), key=lambda m: m.layer_idx):
+    for m in sorted(softmax_attention_modules(model, c), key=lambda m: m.layer_idx):
         for name in ("q_proj", "k_proj"):
             proj = getattr(m, name, None)
             if proj is not None:
