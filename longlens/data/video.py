@@ -80,10 +80,13 @@ def probe(path: str | os.PathLike, *, backend: str = "auto", isolated: bool = Tr
     decoder PTS (s) of its first 1000 frames. Raises a VideoError subclass naming what is wrong."""
     request = _request("probe", path, backend=backend, size=None, batch_size=1, timeout=timeout, isolated=isolated,
                        fault=fault)
-    for kind, payload in run(request, isolated=isolated, timeout=timeout):
-        if kind == "info":
-            return VideoInfo.from_dict(payload)
-    raise AssertionError("the decoder finished without describing the video")  # pragma: no cover
+    info = None
+    for kind, payload in run(request, isolated=isolated, timeout=timeout):  # to the end: a worker left mid-request
+        if kind == "info" and info is None:                                  # is killed, not kept warm
+            info = VideoInfo.from_dict(payload)
+    if info is None:  # pragma: no cover
+        raise AssertionError("the decoder finished without describing the video")
+    return info
 
 
 def iter_frames(path: str | os.PathLike, sampling: Sampling, *, backend: str = "auto", size: int | None = None,

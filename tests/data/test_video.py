@@ -66,6 +66,17 @@ def test_every_frame_has_its_true_pts_and_content(request, kind, backend):
     assert codes == [k % 8 for k in range(len(truth_t))]  # the image is the frame drawn at that PTS
 
 
+def test_a_probe_leaves_its_decoder_warm_for_the_next_request(cfr_video):
+    """A probe returned from inside the worker's message loop, so the worker was killed as abandoned and every
+    probe started a new one (~2 s each when indexing a library)."""
+    path, _ = cfr_video
+    probe(path)
+    warm = _idle_decoders()
+    assert warm, "the probe's worker was not kept"
+    probe(path)
+    assert _idle_decoders() & warm, "the second probe did not reuse a warm worker"
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_probe_reports_rate_duration_and_vfr(cfr_video, vfr_video, backend):
     (cpath, ctruth), (vpath, vtruth) = cfr_video, vfr_video
