@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+# What counts as a video in a library folder (the explorer's list and uploads, `longlens index DIR`)
+VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
+
 # The home used when a caller names none: the one value tests point elsewhere (tests/conftest.py).
 DEFAULT_HOME: Path | None = None
 

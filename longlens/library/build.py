@@ -20,7 +20,6 @@ from longlens.core.errors import CacheError, InputError
 from longlens.core.io import content_hash, read_manifest
 from longlens.core.progress import progress
 from longlens.core.registry import ENGINES
-from longlens.library.cached import cached_index, probe_record
 from longlens.library.store import LibraryIndex, default_folder, writer
 from longlens.library.vectors import video_vectors
 from longlens.pipeline.batch import VideoTask, error_text
@@ -28,7 +27,7 @@ from longlens.pipeline.engines import run_engine
 from longlens.pipeline.jobs import Job
 from longlens.retrieval.config import RetrievalConfig
 from longlens.retrieval.jobs import index_summary
-from longlens.retrieval.retriever import Retriever
+from longlens.retrieval.retriever import Retriever, probe_record
 
 log = logging.getLogger(__name__)
 CHUNK = 64  # videos per engine run: the library index is committed after each (what a crash can cost)
@@ -47,7 +46,7 @@ class IndexTask(VideoTask):
 def video_files(paths, *, recursive: bool = False) -> tuple[Path, list[Path], list[dict]]:
     """(library folder, video files, error rows for paths that are not there). The library folder is the one
     folder given, else the deepest folder holding everything given. Hidden files and folders are skipped."""
-    from longlens.ui.library import VIDEO_EXTS  # pure module (no Streamlit): the one list of video suffixes
+    from longlens.core.paths import VIDEO_EXTS
 
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     if not paths:
@@ -190,7 +189,7 @@ def _merge(lib: LibraryIndex, merger: Retriever, row: dict, config: RetrievalCon
     t0 = time.perf_counter()
     try:
         path = Path(video)
-        idx = cached_index(merger, video, row.get("probe")) or merger.index(video, progress=False)
+        idx = merger.index_cached(video, row.get("probe")) or merger.index(video, progress=False)
         record = {"content": content_hash(path, full=config.full_hash), **_stat(path), "key": idx.key,
                   "probe": row.get("probe")}
         lib.add_video(lib.name(path), record, video_vectors(idx))
@@ -230,7 +229,7 @@ def check_library(folder: Path, files: list[Path], *, config: RetrievalConfig, r
             why = "file changed"
         elif any(len(lib.ids_of(name, c)) != n for c, n in rec["vectors"].items()):
             why = "counts differ"
-        elif cached_index(r, str(path), rec.get("probe")) is None:
+        elif r.index_cached(str(path), rec.get("probe")) is None:
             why = "cache missing"
         row = {"video": str(path), "status": "stale" if why else "ok", "vectors": rec["vectors"] if rec else {},
                "seconds": 0.0}

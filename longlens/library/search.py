@@ -13,7 +13,6 @@ from pathlib import Path
 
 from longlens.core.errors import InputError
 from longlens.core.types import Moment
-from longlens.library.cached import cached_index
 from longlens.library.store import LibraryIndex, default_folder
 from longlens.retrieval.config import RetrievalConfig
 from longlens.retrieval.retriever import Retriever
@@ -42,7 +41,7 @@ def candidates(lib: LibraryIndex, r: Retriever, q, k: int) -> list[str]:
     for channel in lib.spaces:
         if channel not in r.config.channels or q.kind not in r.channel(channel).queries:
             continue
-        vector = r._vector(q, channel)  # the Retriever's own query embedding (cached per text)
+        vector = r.query_vector(q, channel)  # the Retriever's own query embedding (cached per text)
         if vector is not None:
             ranked.append(lib.search(channel, vector, max(COARSE, 8 * k)))
     if not ranked:  # no space of the library scores this query (a picture without CLIP): every video, exactly
@@ -81,7 +80,7 @@ def search_library(library: str | Path, query: str | None = None, *, image: str 
             log.warning("%s: in the library index but gone (run `longlens index` to update it)", path)
             continue
         # read from its cache as merged (no probe of the file); changed since: the Retriever's full path
-        video = cached_index(r, str(path), lib.videos[name].get("probe")) or str(path)
+        video = r.index_cached(str(path), lib.videos[name].get("probe")) or str(path)
         moments = r.search(video, q.text, q.image, k=k)
         if moments:
             found.append(VideoHits(str(path), moments[0].score, moments))

@@ -11,6 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -29,6 +30,15 @@ from longlens.retrieval.query import Query, check_query
 from longlens.retrieval.types import ScoreCurve
 
 log = logging.getLogger(__name__)
+
+PROBE_FIELDS = ("width", "height", "backend", "duration")  # what of a probe the cache key and the index need
+
+
+def probe_record(info) -> dict:
+    """What `Retriever.index_cached` needs of a probe (data.VideoInfo), JSON-able."""
+    return {k: getattr(info, k) for k in PROBE_FIELDS}
+
+
 QUERY_CACHE = 256  # text queries whose embeddings a Retriever keeps (per channel)
 
 
@@ -142,6 +152,23 @@ class Retriever:
             self._indexes[mem_key] = idx
         return idx
 
+    def index_cached(self, video, probed: dict | None) -> VideoIndex | None:
+        """The index `index(video)` returns, read from the cache without probing the file again (a library keeps
+        what the probe said: `probe_record`); None when a part is not cached or the file changed (the content
+        hash is computed afresh, so never a stale index): then call `index`."""
+        if not probed or any(k not in probed for k in PROBE_FIELDS):
+            return None
+        path, c = os.fspath(video), self.config
+        base, fields = self._fields(path, c.fps, SimpleNamespace(**probed))
+        parts = {}
+        for p, f in fields.items():
+            if (got := cache.read(c.cache_dir, p, f)) is None:
+                return None
+            parts[p] = got
+        stats = {"cached": sorted(parts), "computed": [], "frames": len(parts["frames"][0]["times"]),
+                 "decode_size": base["size"], "seconds": {}}
+        return self._assemble(path, cache.part_key(base), float(probed["duration"]), c.fps, parts, stats)
+
     def _assemble(self, video: str, key: str, duration: float, fps: float, parts: dict, stats: dict) -> VideoIndex:
         """A VideoIndex from cache parts: the frames, then each channel attaches its own part."""
         idx = assemble(video, key, duration, fps, parts["frames"][0], stats)
@@ -219,7 +246,7 @@ class Retriever:
         """Sentence embeddings (MiniLM, the OCR channel's space) of `texts`: [N, 384], L2-normalised."""
         return self.channel("ocr").embedder.encode(texts)
 
-    def _vector(self, q: Query, name: str):
+    def query_vector(self, q: Query, name: str):
         """The query's embedding for channel `name` (computed once per Query; None when the channel is off)."""
         key = (name, q.text) if q.text is not None else None  # text queries only (a picture is not a key)
         with self._lock:  # a text asked again (the explorer re-runs its page on every click) is not re-embedded
@@ -244,7 +271,7 @@ class Retriever:
             ch = self.channel(name) if name in self.config.channels else None
             if ch is None or not ch.applies(index, q):
                 continue
-            vector = self._vector(q, name)
+            vector = self.query_vector(q, name)
             if vector is not None:
                 out.update(ch.score(index, q, vector))
         return out
@@ -353,7 +380,7 @@ class Retriever:
             peak = int(rows[np.argmax(curve.fused[rows])])
             lead = max(index.channels, key=lambda c: self.channel(c).strength(curve, peak), default=None)
             if lead is not None and lead in curve.stats:
-                seg = self.channel(lead).edges(index, q, self._vector(q, lead), curve, seg)
+                seg = self.channel(lead).edges(index, q, self.query_vector(q, lead), curve, seg)
             # ranked by the best row with support inside, unsmoothed: a caption shown 5 s is as good an answer
             # as one shown 20 s
             inside = sup & (curve.times >= seg.start) & (curve.times <= seg.end)

@@ -13,8 +13,8 @@ from typing import BinaryIO
 
 from longlens.core.errors import InputError, UnsafePathError
 from longlens.core.io import atomic_open
+from longlens.core.paths import VIDEO_EXTS
 
-VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ts")
 RESULT_EXTS = (".jsonl", ".json")
 DEFAULT_MAX_UPLOAD_MB = 2048  # the explorer's upload limit (2 GB; `longlens ui --max-upload-mb`)
 DEFAULT_MAX_UPLOAD = DEFAULT_MAX_UPLOAD_MB * 2**20  # the same in bytes
