@@ -89,8 +89,8 @@ def linearized_attention_forward(
     if attention_mask is not None or not causal or kwargs.get("softcap") is not None:
         warn_once("linearized-mask", "linearized attention got a materialized mask or a non-causal layer: dense "
                                       "SDPA for such calls")
-        return stock_attention(module, query, key, value, attention_mask, scaling, dropout=dropout, is_causal=is_causal,
-                     **kwargs)
+        return stock_attention(module, query, key, value, attention_mask, scaling, dropout=dropout,
+                               is_causal=is_causal, **kwargs)
     q, k, v = (x.transpose(1, 2) for x in (query, key, value))  # BTHD
     fmap = state.feature_map(module.layer_idx)
     rule = dict(window=state.window, sink=state.sink, feature_map=fmap)
