@@ -38,6 +38,31 @@ def progress(env: Mapping[str, str] | None = None) -> bool | None:
     return True if v in _TRUE else False if v in _FALSE else None
 
 
+def triton_interpreter(env: Mapping[str, str] | None = None) -> bool:
+    """Whether Triton's CPU interpreter is on in this process (TRITON_INTERPRET, read as Triton's own getenv_bool
+    reads it): Triton's state, which the kernel dispatch must detect, not a setting of ours."""
+    return _env(env).get("TRITON_INTERPRET", "").strip().lower() in _TRUE
+
+
+def hub_offline_requested(env: Mapping[str, str] | None = None) -> bool:
+    """HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE (huggingface's own variables) set to true."""
+    e = _env(env)
+    return any(e.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def hub_url(env: Mapping[str, str] | None = None) -> str:
+    """Where the model hub is reached: the HTTPS proxy when one is set, else HF_ENDPOINT, else huggingface.co."""
+    e = _env(env)
+    return e.get("HTTPS_PROXY") or e.get("https_proxy") or e.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def child_env(path: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a child Python process, with `path` first on its PYTHONPATH."""
+    e = dict(_env(env))
+    e["PYTHONPATH"] = os.pathsep.join(p for p in (path, e.get("PYTHONPATH")) if p)
+    return e
+
+
 def kernels(env: Mapping[str, str] | None = None) -> str:
     v = _env(env).get("LONGLENS_KERNELS", "").strip().lower() or KERNEL_BACKENDS.default
     if v not in KERNEL_BACKENDS:

@@ -10,18 +10,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
+from longlens.core import env
+
 log = logging.getLogger(__name__)
 
-_TRUE = ("1", "true", "yes", "on")
-
-
 def offline_requested() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in _TRUE for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return env.hub_offline_requested()
 
 
 @functools.cache
@@ -38,8 +36,7 @@ def hub_offline() -> bool:
     """True when models must come from local files (asked for, or the hub cannot be reached)."""
     if offline_requested():
         return True
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-    url = urlparse(proxy or os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    url = urlparse(env.hub_url())
     if not url.hostname:
         return False
     return not _reachable(url.hostname, url.port or (443 if url.scheme == "https" else 80))

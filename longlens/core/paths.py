@@ -35,9 +35,8 @@ class Paths:
                    Path(library).expanduser() if library else h / "library")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Paths:
-        """From LONGLENS_HOME, LONGLENS_CACHE and LONGLENS_LIBRARY (see core.settings.ENVIRONMENT)."""
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> Paths:
+        """From LONGLENS_HOME, LONGLENS_CACHE and LONGLENS_LIBRARY of `env` (core.env.paths passes the environment)."""
         return cls.under(env.get("LONGLENS_HOME") or None, cache=env.get("LONGLENS_CACHE") or None,
                          library=env.get("LONGLENS_LIBRARY") or None)
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from longlens.core import errors
+from longlens.core.env import child_env
 from longlens.core.errors import InputError, LonglensError, TruncatedVideoWarning, VideoDecodeError, VideoWarning
 from longlens.data.sampling import select_frames
 
@@ -185,7 +186,7 @@ class _Worker:
 
     def __init__(self) -> None:
         root = str(Path(__file__).resolve().parents[2])  # the folder holding the longlens package
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        env = child_env(root)
         self.proc = subprocess.Popen([sys.executable, "-m", "longlens.data.worker_main"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env, close_fds=True)
         self.conn = _Duplex(Connection(os.dup(self.proc.stdout.fileno()), writable=False),

@@ -13,19 +13,16 @@ with it (Triton reads it; we never set it).
 """
 from __future__ import annotations
 
-import os
-
 import torch
 
+from longlens.core import env
 from longlens.core.errors import InputError
 from longlens.core.registry import KERNEL_BACKENDS
-
-_TRUE = ("1", "true", "on", "yes")  # what Triton's own getenv_bool takes for true
 
 
 def interpreter_on() -> bool:
     """True when Triton's CPU interpreter was switched on for this process (TRITON_INTERPRET, as Triton reads it)."""
-    return os.environ.get("TRITON_INTERPRET", "").strip().lower() in _TRUE
+    return env.triton_interpreter()
 
 
 def backend_for(*tensors: torch.Tensor | None, backend: str = "auto") -> str:
