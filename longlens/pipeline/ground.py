@@ -29,11 +29,12 @@ class GroundTask(VideoTask):
     videos: int = LIBRARY_VIDEOS
 
     def item(self, retriever, index, job: Job) -> dict:
-        segments = retriever.ground(index, query=job.query, image=job.image, top=self.top)
+        q = retriever.prepare(job.query, job.image)
+        curve = retriever.curve(index, prepared=q)  # scored once: for the segments, and for why there are none
+        segments = retriever.segments(index, curve, prepared=q, top=self.top)
         row = {"segments": [s.to_list() for s in segments]}
         if not segments:  # not found is an answer: an ok row with no segment, and why
-            q = retriever.prepare(job.query, job.image)
-            row["note"] = retriever.nothing_found(index, retriever.curve(index, prepared=q)) or "not found"
+            row["note"] = retriever.nothing_found(index, curve) or "not found"
         return row
 
     def library_item(self, retriever, job: Job) -> dict:
