@@ -110,8 +110,9 @@ def test_demo_then_explorer_find_caption_and_jump(explorer, demo_library, page, 
     page.goto(explorer, wait_until="domcontentloaded")
     find = page.get_by_label("Find")
     find.wait_for(timeout=120_000)
-    sidebar = page.get_by_test_id("stSidebar")
-    assert "longlens-demo.mp4" in sidebar.inner_text() and "indexed" in sidebar.inner_text()
+    sidebar = page.get_by_test_id("stSidebar")  # Streamlit draws the sidebar in pieces: wait for the list
+    expect(sidebar).to_contain_text("longlens-demo.mp4", timeout=60_000)
+    expect(sidebar).to_contain_text("indexed", timeout=60_000)
     page.locator("video").wait_for(timeout=120_000)  # the background copy is done: the page reran with the player
     state = video_state(page)
     assert state["src"].endswith(".webm") and state["t"] == 0
