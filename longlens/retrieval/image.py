@@ -1,5 +1,5 @@
 """Weight-free image measures: a small global descriptor (colour layout + grey thumbnail) for diversity, and the
-OCR channel's change gate (`changed`, `plain_blobs`, `regions`) and text-box looks (`crop_signature`,
+OCR channel's change gate (`text_changes`: `changed`, `plain_blobs`, `moved_blobs`; `regions`) and text-box looks (`crop_signature`,
 `same_look`). Picture search (ORB) lives in longlens.retrieval.orb."""
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ def plain_blobs(mask: np.ndarray, a: np.ndarray, b: np.ndarray, *, edge: int = 4
     thick part holds no sharp edge (3x3 gradient over `edge` grey levels) in either image: a smooth object
     moving (a ball, a face out of focus), never text, whose strokes are thin or sit, sharp, inside a banner.
     What remains is what the text detector must look at."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 1:
+    if not mask.any():
         return mask
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     k = np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)
     thick = cv2.erode(mask.astype(np.uint8), k).astype(bool)
     g3 = np.ones((3, 3), np.uint8)
@@ -65,6 +65,50 @@ def plain_blobs(mask: np.ndarray, a: np.ndarray, b: np.ndarray, *, edge: int = 4
     plain = (core >= 0.5 * size) & (sharp <= 0.02 * np.maximum(core, 1))
     plain[0] = False
     return mask & ~plain[labels]
+
+
+def moved_blobs(mask: np.ndarray, a: np.ndarray, b: np.ndarray, *, tol: float, reach: int = 16,
+                edge: int = 40) -> np.ndarray:
+    """`mask` (a `changed` map of grey images a, b) without the changed parts that are something moving: [h, w]
+    bool. A part is moving when its sharp pixels (3x3 gradient over `edge` grey levels) in b are found in a
+    displaced by up to `reach` px, and its sharp pixels in a are found in b the same way (mean squared difference
+    over those pixels alone under tol^2): the ball at its new place was the ball at its old one, a stripe's edge
+    panned. Only the sharp pixels are compared: a word appearing on a smooth background has strokes that nothing
+    in the previous frame matches, however much plain background surrounds them; and text that goes has strokes
+    that nothing in the new frame matches. A part with no sharp pixel in either image is dropped too (it cannot
+    be text)."""
+    if not mask.any():
+        return mask
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    g3 = np.ones((3, 3), np.uint8)
+    sharp = [cv2.morphologyEx(x, cv2.MORPH_GRADIENT, g3) > edge for x in (b, a)]
+    h, w = mask.shape
+    moved = np.zeros(n, dtype=bool)
+    for i in range(1, n):
+        x, y, bw, bh, _ = stats[i]
+        if bw * bh > 0.25 * h * w:  # a large change is looked at whatever it is
+            continue
+        part = labels[y:y + bh, x:x + bw] == i
+        ok = True
+        for img, other, edges in ((b, a, sharp[0]), (a, b, sharp[1])):
+            keep = (part & edges[y:y + bh, x:x + bw]).astype(np.uint8)
+            if not keep.any():
+                continue
+            x0, y0 = max(0, x - reach), max(0, y - reach)
+            area = np.ascontiguousarray(other[y0:min(h, y + bh + reach), x0:min(w, x + bw + reach)])
+            tpl = np.ascontiguousarray(img[y:y + bh, x:x + bw])
+            sq = cv2.matchTemplate(area.astype(np.float32), tpl.astype(np.float32), cv2.TM_SQDIFF, mask=keep)
+            if float(np.nanmin(sq)) / keep.sum() > tol * tol:
+                ok = False
+                break
+        moved[i] = ok
+    return mask & ~moved[labels]
+
+
+def text_changes(a: np.ndarray, b: np.ndarray, *, tol: float) -> np.ndarray:
+    """Where text may have appeared, changed or gone between two `small_gray` frames: what `changed` finds, less
+    plain blobs and moving things (`plain_blobs`, `moved_blobs`): [h, w] bool. The OCR's change gate."""
+    return moved_blobs(plain_blobs(changed(a, b, tol=tol), a, b), a, b, tol=tol)
 
 
 def regions(mask: np.ndarray, frame_size: tuple[int, int], *, margin: int = 12) -> list[tuple[int, int, int, int]]:
@@ -78,6 +122,24 @@ def regions(mask: np.ndarray, frame_size: tuple[int, int], *, margin: int = 12) 
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((5, 9), np.uint8))
     n, _, stats, _ = cv2.connectedComponentsWithStats(grown, connectivity=8)
     boxes = [(int(x * sx) - margin, int(y * sy) - margin, int((x + bw) * sx) + margin, int((y + bh) * sy) + margin)
+             for x, y, bw, bh, _ in stats[1:n]]
+    return merge([(max(0, x0), max(0, y0), min(w, x1), min(h, y1)) for x0, y0, x1, y1 in boxes])
+
+
+def busy_boxes(g: np.ndarray, *, edge: int = 32, tile: int = 64, min_px: int = 8,
+               margin: int = 16) -> list[tuple[int, int, int, int]]:
+    """Where a grey frame [H, W] uint8 could show text: boxes (x0, y0, x1, y1, its pixels) over the tiles of
+    `tile` px holding at least `min_px` sharp pixels (3x3 gradient over `edge` grey levels), adjacent tiles
+    joined, each grown by `margin` px. Text has strokes with edges; a smooth tile shows none and need not go
+    through the detector (at 2x, most of its cost on smooth footage). A busy frame is one box, the frame."""
+    h, w = g.shape
+    sharp = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > edge
+    ny, nx = -(-h // tile), -(-w // tile)
+    padded = np.zeros((ny * tile, nx * tile), np.uint8)
+    padded[:h, :w] = sharp
+    flagged = (padded.reshape(ny, tile, nx, tile).sum(axis=(1, 3)) >= min_px).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(flagged, connectivity=8)
+    boxes = [(x * tile - margin, y * tile - margin, (x + bw) * tile + margin, (y + bh) * tile + margin)
              for x, y, bw, bh, _ in stats[1:n]]
     return merge([(max(0, x0), max(0, y0), min(w, x1), min(h, y1)) for x0, y0, x1, y1 in boxes])
 

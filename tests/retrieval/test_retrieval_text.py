@@ -92,18 +92,18 @@ def test_ocr_keeps_separate_captions_apart_and_a_wrapped_one_whole(rng):
 
 
 def test_change_gate_sees_captions_on_any_background_not_panning_scenery_or_a_plain_ball(rng):
-    """The OCR's gate (image.changed, without plain blobs): a caption appearing, going or changing counts on
-    smooth scenery and on a still dense texture; the scenery panning and a smooth ball moving do not; a texture
-    redrawn every frame changes everywhere (painted frames, fresh random scenes)."""
+    """The OCR's gate (image.text_changes): a caption appearing, going or changing counts on smooth scenery and
+    on a still dense texture; the striped scenery panning and the ball moving from one sample to the next do
+    not; a texture redrawn every frame changes everywhere (painted frames, fresh random scenes)."""
     from dataclasses import replace
 
     from longlens.data.synth import Caption, Painter, SynthSpec
-    from longlens.retrieval.image import changed, plain_blobs, regions, small_gray
+    from longlens.retrieval.image import regions, small_gray, text_changes
 
     def looked_at(spec, t0, t1):  # regions the detector is sent to (frame pixels), and their share of the frame
         p = Painter(spec)
         a, b = small_gray(p.frame(t0)), small_gray(p.frame(t1))
-        out = regions(plain_blobs(changed(a, b, tol=24.0), a, b), spec.size)
+        out = regions(text_changes(a, b, tol=24.0), spec.size)
         return out, sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in out) / (spec.size[0] * spec.size[1])
 
     def over(boxes, y0, y1):  # some region covers rows y0..y1 (the caption's band)
@@ -112,14 +112,19 @@ def test_change_gate_sees_captions_on_any_background_not_panning_scenery_or_a_pl
     t0 = float(rng.uniform(5, 20))
     caps = [Caption(t0, t0 + 3, "CHECKOUT LANE 12 CLOSED"), Caption(t0 + 3, t0 + 6, "CHECKOUT LANE 7 OPEN")]
     smooth = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)), captions=caps)
-    for dt in (1.0, 2.0):  # scenery only: the background pans and the ball moves. A ball that barely moved (at
-        # a bounce) leaves a thin crescent, which looks like a stroke: that ball-sized region may be looked at
-        assert looked_at(smooth, t0 - dt - 1, t0 - 1)[1] < 0.05
+    # scenery only: the background pans and the ball moves (image.moved_blobs finds both displaced). From one
+    # sample to the next nothing is looked at; two samples apart the ball may have moved past the search reach
+    assert looked_at(smooth, t0 - 2, t0 - 1)[0] == []
+    assert looked_at(smooth, t0 - 3, t0 - 1)[1] < 0.05
     # (without the ball: a moving object that brushes the caption's box hides part of it, which is a change)
     assert looked_at(replace(smooth, ball=False), t0 + 1, t0 + 2)[0] == [], "the same caption over panning scenery"
     for a, b in ((t0 - 1, t0 + 1), (t0 + 2, t0 + 4), (t0 + 4, t0 + 7)):  # appears, changes, goes
         boxes, share = looked_at(smooth, a, b)
         assert over(boxes, 230, 262) and share < 0.5, (a, b, boxes)
+    bare = replace(smooth, captions=[Caption(t0, t0 + 3, "LANE 12", box=False, scale=0.6, fg=(235, 235, 235))])
+    boxes, share = looked_at(bare, t0 - 1, t0)  # a small word without a box appears (its strokes match nothing before)
+    assert any(b[3] > 216 for b in boxes) and share < 0.2, "a small box-less word appears at the bottom"
+    assert any(b[3] > 216 for b in looked_at(bare, t0 + 2, t0 + 3)[0]), "and goes"
     still = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)), captions=caps, background="noise",
                       motion="still", ball=False)
     assert looked_at(still, t0 - 2, t0 - 1)[0] == []
@@ -127,3 +132,26 @@ def test_change_gate_sees_captions_on_any_background_not_panning_scenery_or_a_pl
     assert over(boxes, 230, 262) and share < 0.5, "a caption appears on a still dense texture"
     boiling = SynthSpec(duration=60.0, size=(480, 270), seed=int(rng.integers(1000)), background="cells", motion="boil")
     assert looked_at(boiling, t0, t0 + 1)[1] > 0.9, "a texture redrawn every frame is looked at everywhere"
+
+
+def test_busy_boxes_skip_smooth_scenery_only(rng):
+    """A whole-frame look sends the detector only where text could be (image.busy_boxes): not over smooth
+    scenery, always over a small low-contrast word, and over all of a dense texture."""
+    import cv2
+
+    from longlens.retrieval.image import busy_boxes
+
+    h, w = 270, 480
+    yy, xx = np.mgrid[0:h, 0:w]
+    phase = rng.uniform(0, 2 * np.pi)
+    smooth = (120 + 60 * np.sin(xx / 90 + phase) + 30 * np.cos(yy / 70)).astype(np.uint8)
+    smooth = np.clip(smooth.astype(np.int16) + rng.integers(-3, 4, smooth.shape), 0, 255).astype(np.uint8)
+    assert busy_boxes(smooth) == []
+    x, y = int(rng.integers(20, 360)), int(rng.integers(30, 250))
+    word = smooth.copy()
+    cv2.putText(word, "lane 12", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.45, int(smooth[y, x]) + 45, 1, cv2.LINE_AA)
+    boxes = busy_boxes(word)  # (a line running past a box's edge is followed by the OCR's _detect)
+    assert any(b[0] <= x and b[2] >= x + 20 and b[1] <= y - 8 and b[3] >= y for b in boxes), (x, y, boxes)
+    assert sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) < 0.25 * h * w
+    texture = (rng.random((h, w)) > 0.5).astype(np.uint8) * 255
+    assert busy_boxes(texture) == [(0, 0, w, h)]

@@ -13,7 +13,7 @@ import numpy as np
 from longlens.core.types import Segment
 from longlens.retrieval.channels import Channel, as_float32, text_support
 from longlens.retrieval.ground import evidence_span
-from longlens.retrieval.image import changed, crop_signature, gray, merge, plain_blobs, regions, same_look, small_gray
+from longlens.retrieval.image import busy_boxes, crop_signature, gray, merge, regions, same_look, small_gray, text_changes
 from longlens.retrieval.text import OcrReader, TextEmbedder, compact, keyword_hits, readable, shows
 
 
@@ -120,17 +120,17 @@ def _iou(a, b) -> float:
 
 
 class _Encoder:
-    """A frame's text is the text on that frame. Every frame is compared with the one before (image.changed:
-    shift-tolerant, so panning scenery does not count; a caption appearing or going on any background does);
-    the text detector runs on the regions that changed (the whole frame when most of it did, on the first
-    frame, and every `ocr_refresh` seconds), and a line it finds is recognised only when it is new or its look
-    changed since it was read (image.same_look on its crop). A line outside the changed regions is carried to
-    the frame only when its crop is verified unchanged since it was read; a line the detector no longer finds
-    is gone. Busy footage (texture, grain) changes everywhere: the detector then runs on every frame and the
-    cost rises rather than text being missed or kept after it left."""
+    """A frame's text is the text on that frame. Every frame is compared with the one before (image.text_changes:
+    shift-tolerant, so panning scenery and moving objects do not count; a caption appearing or going on any
+    background does); the text detector runs on the regions that changed (every part of the frame that could
+    hold text when most of it changed, on the first frame, and every `ocr_refresh` seconds), and a line it finds
+    is recognised only when it is new or its look changed since it was read (image.same_look on its crop). A
+    line outside the changed regions is carried to the frame only when its crop is verified unchanged since it
+    was read; a line the detector no longer finds is gone. Busy footage (texture, grain) changes everywhere: the
+    detector then runs on every frame and the cost rises rather than text being missed or kept after it left."""
 
     finish_stage = "text"  # finish() is the MiniLM embedding: timed apart from the OCR itself
-    FULL = 0.5  # when the regions to look at cover more than this share of the frame, detect on the whole frame
+    FULL = 0.5  # when the regions to look at cover more than this share of the frame, look at the whole frame
     MIN_SIDE = 64  # px: a region smaller than this is grown to it (the detector needs some context)
     CONFIDENT = 0.9  # a line read with less confidence is read again on the next frame that shows it (3 reads at most)
 
@@ -158,15 +158,19 @@ class _Encoder:
         """A known line's region: half a line's height around it (12 px at least), so it never touches the edge."""
         return self._context(b.bbox, size, max(12, (b.bbox[3] - b.bbox[1]) // 2))
 
-    def _regions(self, g: np.ndarray, small: np.ndarray, t: float, size: tuple[int, int]) -> list[Box]:
-        """Where to run the detector on this frame (frame pixels): what changed since the previous frame (smooth
-        objects moving aside), the lines whose look drifted since they were read (a slow fade), each with its
-        context and every line it touches; the whole frame first, every ocr_refresh s, or when most changed."""
+    def _regions(self, g: np.ndarray, small: np.ndarray, t: float, size: tuple[int, int]) -> tuple[list[Box], bool]:
+        """Where to run the detector on this frame (frame pixels), and whether it is a look at the whole frame:
+        what changed since the previous frame (moving and plain things aside), the lines whose look drifted since
+        they were read (a slow fade), each with its context and every line it touches. The whole frame first,
+        every ocr_refresh s, or when most of it changed: then every part of it that could hold text
+        (image.busy_boxes: smooth parts cannot)."""
         c, (w, h) = self.config, size
-        if self._prev is None or self._prev.shape != small.shape or t - self._last_full >= c.ocr_refresh:
-            return [(0, 0, w, h)]
-        out = regions(plain_blobs(changed(self._prev, small, tol=c.ocr_change), self._prev, small), size)
-        out = [self._context(r, size) for r in out]
+        full = self._prev is None or self._prev.shape != small.shape or t - self._last_full >= c.ocr_refresh
+        if not full:
+            out = [self._context(r, size) for r in regions(text_changes(self._prev, small, tol=c.ocr_change), size)]
+            full = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in out) > self.FULL * w * h
+        if full:
+            out = busy_boxes(g)
         out = merge(out + [self._line(b, size) for b in self._boxes
                            if not same_look(crop_signature(g, b.bbox), b.look, tol=c.ocr_text_change)])
         while True:  # a region takes in whole every line it touches
@@ -174,9 +178,7 @@ class _Encoder:
             if more == out:
                 break
             out = more
-        if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in out) > self.FULL * w * h:
-            return [(0, 0, w, h)]
-        return out
+        return out, full
 
     def _detect(self, image: np.ndarray, region: Box) -> list[np.ndarray]:
         """Text lines found in a region of the frame (quads in frame pixels). A line running into the region's
@@ -202,9 +204,9 @@ class _Encoder:
         h, w = f.image.shape[:2]
         g = gray(f.image)
         small = small_gray(g)
-        todo = self._regions(g, small, f.time, (w, h))
+        todo, full = self._regions(g, small, f.time, (w, h))
         self._prev = small
-        if todo == [(0, 0, w, h)]:
+        if full:
             self._last_full = f.time
         if todo:
             self.stats["ocr_calls"] += 1
