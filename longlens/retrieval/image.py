@@ -1,6 +1,7 @@
 """Weight-free image measures: a small global descriptor (colour layout + grey thumbnail) for diversity, and the
-OCR channel's change gate (`text_changes`: `changed`, `plain_blobs`, `moved_blobs`; `regions`) and text-box looks (`crop_signature`,
-`same_look`). Picture search (ORB) lives in longlens.retrieval.orb."""
+OCR channel's change gate (`text_changes`: `changed`, `plain_blobs`, `moved_blobs`), where it looks (`regions`,
+`busy_boxes`) and text-box looks (`crop_signature`, `same_look`). Picture search (ORB) lives in
+longlens.retrieval.orb."""
 from __future__ import annotations
 
 import cv2

@@ -13,7 +13,16 @@ import numpy as np
 from longlens.core.types import Segment
 from longlens.retrieval.channels import Channel, as_float32, text_support
 from longlens.retrieval.ground import evidence_span
-from longlens.retrieval.image import busy_boxes, crop_signature, gray, merge, regions, same_look, small_gray, text_changes
+from longlens.retrieval.image import (
+    busy_boxes,
+    crop_signature,
+    gray,
+    merge,
+    regions,
+    same_look,
+    small_gray,
+    text_changes,
+)
 from longlens.retrieval.text import OcrReader, TextEmbedder, compact, keyword_hits, readable, shows
 
 
