@@ -169,3 +169,28 @@ def test_cli_ask_library_json_names_the_video(library, warm, capsys):
     assert "only the QUESTION" in capsys.readouterr().err
     assert main(["ask", v["path"]]) == 2  # a video needs its question
     assert "VIDEO and QUESTION" in capsys.readouterr().err
+
+
+def test_library_jobs_on_a_ray_cluster_ground_as_on_one_machine(library, config, tmp_path):
+    """The same library jobs through --engine ray (a real local Ray cluster, two workers): the same video, the
+    same segments, the same honest "not found"."""
+    import ray  # the `ray` extra, which `make test` installs
+
+    v, other = library["videos"][0], library["videos"][2]
+    jobs = write_jsonl(tmp_path / "jobs.jsonl", [{"id": "a", "query": QUESTIONS[v["fact"]]},
+                                                 {"id": "b", "query": QUESTIONS[other["fact"]]},
+                                                 {"id": "absent", "query": ABSENT}])
+    ground_batch(jobs, tmp_path / "local.jsonl", workers=1, library=library["dir"], config=config)
+    try:
+        summary = ground_batch(jobs, tmp_path / "ray.jsonl", engine="ray", workers=2, library=library["dir"],
+                               config=config)
+    finally:
+        ray.shutdown()
+    local = {r["id"]: r for r in read_rows(tmp_path / "local.jsonl")[0]}
+    remote = {r["id"]: r for r in read_rows(tmp_path / "ray.jsonl")[0]}
+    assert summary["ok"] == 3 and remote.keys() == local.keys()
+    assert remote["a"]["video"] == v["path"] and remote["b"]["video"] == other["path"]
+    assert remote["absent"]["segments"] == [] and remote["absent"]["note"].startswith("not found")
+    for i, row in remote.items():
+        assert row["video"] == local[i]["video"], i
+        assert [s[:2] for s in row["segments"]] == [s[:2] for s in local[i]["segments"]], i
