@@ -155,3 +155,41 @@ def test_busy_boxes_skip_smooth_scenery_only(rng):
     assert sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) < 0.25 * h * w
     texture = (rng.random((h, w)) > 0.5).astype(np.uint8) * 255
     assert busy_boxes(texture) == [(0, 0, w, h)]
+
+
+def test_a_line_found_longer_than_it_was_read_is_read_again(rng):
+    """Faint text is sometimes found in part: a line whose box later reaches past the box it was read in is
+    recognised again, whole, although its old box looks the same (a stub detector finds the short box, then the
+    long one; the frames do not change)."""
+    import cv2
+
+    from longlens.core.types import Frame
+    from longlens.retrieval import RetrievalConfig
+    from longlens.retrieval.channels.ocr import OcrChannel
+    from longlens.retrieval.text import OcrReader
+
+    h, w = 270, 480
+    image = np.full((h, w, 3), int(rng.integers(60, 120)), np.uint8)
+    x, y = int(rng.integers(20, 200)), int(rng.integers(40, 240))
+    cv2.putText(image, "BRIDGE ON ELM", (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (230, 230, 230), 1, cv2.LINE_AA)
+
+    def quad(width):
+        return np.float32([[x, y - 16], [x + width, y - 16], [x + width, y + 4], [x, y + 4]])
+
+    class Stub(OcrReader):  # the detector finds `width` px of the line (frame pixels, wherever it looks)
+        width = 100
+
+        def detect(self, img, *, scale=None):
+            return [quad(self.width)]
+
+        def recognize(self, img, quads):
+            return [("BRIDGE" if q[1, 0] - q[0, 0] < 120 else "BRIDGE ON ELM", 0.97) for q in quads]
+
+    channel = OcrChannel(RetrievalConfig(channels=("ocr",), ocr_refresh=0.0, progress=False))
+    channel.reader = Stub()
+    enc = channel.encoder()
+    for t, width in enumerate((100, 135, 135)):
+        channel.reader.width = width
+        enc.add([Frame(time=float(t), index=t, image=image)])
+    assert enc.raw_texts == ["BRIDGE", "BRIDGE ON ELM", "BRIDGE ON ELM"]
+    assert enc.stats["ocr_lines_read"] == 2  # the long line, once read, stands

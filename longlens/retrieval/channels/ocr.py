@@ -128,6 +128,12 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def _longer(box: Box, was: Box) -> bool:
+    """Whether a line's box reaches past the box it was read in, on the left or right, by half a line height."""
+    grow = max(2, (was[3] - was[1]) // 2)
+    return box[0] < was[0] - grow or box[2] > was[2] + grow
+
+
 class _Encoder:
     """A frame's text is the text on that frame. Every frame is compared with the one before (image.text_changes:
     shift-tolerant, so panning scenery and moving objects do not count; a caption appearing or going on any
@@ -232,6 +238,8 @@ class _Encoder:
             old = max(before, key=lambda b: _iou(b.bbox, box), default=None)
             old = old if old is not None and _iou(old.bbox, box) >= 0.6 else None
             same = old is not None and same_look(crop_signature(g, old.bbox), old.look, tol=c.ocr_text_change)
+            if same and _longer(box, old.bbox):  # found longer than it was read (faint text, partly found): read
+                same = False  # it again, whole
             if same and (old.conf >= self.CONFIDENT or old.reads >= 3):
                 fresh.append(old)  # seen before, looking as it did when read: its reading stands
             else:
