@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -156,9 +157,16 @@ def test_browser_library_search_then_click_plays_that_video_there(library_explor
     expect(page.locator('[data-testid="stImage"] img').first).to_be_visible(timeout=30_000)  # thumbnails
 
     buttons = page.locator("[class*='st-key-lib-0-'] button").filter(visible=True)
-    labels = [buttons.nth(i).inner_text() for i in range(buttons.count())]
-    times = [int(m) * 60 + int(s) for m, s in (re.search(r"(\d+):(\d\d)", x).groups() for x in labels)]
-    i = next(i for i, t in enumerate(times) if start_ - 1 <= t <= end_ + 1)
+    deadline = time.monotonic() + 30  # Streamlit draws the group's buttons in pieces: read them until one is in
+    while True:  # the caption's window (or time is up)
+        labels = [buttons.nth(i).inner_text() for i in range(buttons.count())]
+        times = [int(m) * 60 + int(s) for m, s in (re.search(r"(\d+):(\d\d)", x).groups() for x in labels)]
+        inside = [i for i, t in enumerate(times) if start_ - 1 <= t <= end_ + 1]
+        if inside or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert inside, (times, (start_, end_))
+    i = inside[0]
     buttons.nth(i).click()
 
     sidebar = page.get_by_test_id("stSidebar")
