@@ -23,11 +23,14 @@ MAX_SHARDS small ones are merged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -338,15 +341,17 @@ def merged_search(shards: list[Shard], query: np.ndarray, k: int) -> tuple[np.nd
     q = query[None]
     scores, ids = [], []
     cand_d, cand_i, owner = [], [], []
-    for n, s in enumerate(shards):
-        if s.count == 0:
-            continue
+
+    def one(s: Shard):  # FAISS releases the GIL: shards are searched side by side, one thread each
+        return s.search(q, k) if s.kind == "flat" else s.coarse(q, k * int(s.params.get("refine", 10)))
+
+    live = [(n, s) for n, s in enumerate(shards) if s.count]
+    found = _pool().map(one, [s for _, s in live]) if len(live) > 1 else map(one, [s for _, s in live])
+    for (n, s), (d, i) in zip(live, found):
         if s.kind == "flat":
-            d, i = s.search(q, k)
             scores.append(d[0])
             ids.append(i[0])
         else:
-            d, i = s.coarse(q, k * int(s.params.get("refine", 10)))
             cand_d.append(d[0])
             cand_i.append(i[0])
             owner.append(np.full(len(i[0]), n))
@@ -365,6 +370,17 @@ def merged_search(shards: list[Shard], query: np.ndarray, k: int) -> tuple[np.nd
     s, i = np.concatenate(scores), np.concatenate(ids)
     keep = (i >= 0) & np.isfinite(s)
     return s[keep], i[keep]
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The threads shards are searched on (one per core; made on first use, made again in a forked child, which
+    inherits the executor but not its threads)."""
+    return _pool_of(os.getpid())
+
+
+@functools.cache
+def _pool_of(pid: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="longlens-shards")
 
 
 def _channel_no(channel: str) -> int:
