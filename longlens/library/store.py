@@ -104,11 +104,11 @@ class LibraryIndex:
         names = {n for v in self.shards.values() for n in v}
         return names | {s["template"] for s in self.spaces.values() if s.get("template")}
 
-    def shard(self, name: str, *, mmap: bool = True, verify: bool = False) -> Shard:
-        """The shard folder `name`, opened once (CacheError naming a damaged file)."""
+    def shard(self, name: str, *, writable: bool = False, verify: bool = False) -> Shard:
+        """The shard folder `name`, opened once (CacheError naming a damaged file); writable: a writer's own copy."""
         s = self._loaded.get(name)
-        if s is None or verify or (not mmap and s.mapped):
-            s = Shard.open(self.folder / "shards" / name, verify=verify, mmap=mmap)
+        if s is None or verify or (writable and not s.writable):
+            s = Shard.open(self.folder / "shards" / name, verify=verify, writable=writable)
             self._loaded[name] = s
         return s
 
@@ -208,7 +208,7 @@ class LibraryIndex:
             if seq < 0:
                 continue
             folder = self._shard_folder(int(seq))
-            s = self.shard(folder, mmap=False)
+            s = self.shard(folder, writable=True)
             s.remove(gone)
             self._dirty.add(folder)
         for channel, parts in self._pending.items():
