@@ -3,8 +3,9 @@
 Synthetic rows: clustered unit vectors (a mixture of 256 clusters in a 24-d latent space, projected to `dim`
 and lightly noised, so neighbours are meaningful and recall numbers mean something) at 10^5, 10^6, 10^7
 vectors, dims 384 (MiniLM) and 512 (CLIP). Each index kind is built the library's way (library.shard: shards
-of shard.SHARD_SIZE vectors, one trained codebook per space, written to disk and opened memory-mapped), then
-queried one query at a time: build time, index RAM (index.faiss: what stays resident), on-disk size (with the
+of shard.SHARD_SIZE vectors, one trained codebook per space, written to disk and opened as the library opens
+them: codes in memory, float16 rows memory-mapped), then queried one query at a time: build time, index RAM
+(index.faiss: what stays resident), on-disk size (with the
 float16 rows an IVF-PQ shard re-scores from), p50 / p95 latency at k = 10, recall@10 against exact search
 (computed chunk by chunk). Queries are fresh draws of the same mixture. Data are generated chunk by chunk and
 regenerated, never held whole: 10^7 x 512 float32 would be 20 GB.
@@ -79,7 +80,7 @@ def _folder_mb(folder: Path, only: str | None = None) -> float:
 
 
 def bench_kind(kind: str, n: int, dim: int, q: np.ndarray, truth: np.ndarray, work: Path) -> dict:
-    """Build `kind` over the synthetic set the library's way, reopen it memory-mapped, query it."""
+    """Build `kind` over the synthetic set the library's way, reopen it as the library does, query it."""
     from longlens.library import shard as shard_mod
     from longlens.library.store import merged_search
     from longlens.retrieval.faiss_index import index_params, make_base
@@ -214,7 +215,7 @@ def run(*, quick: bool = False) -> dict:
     prow, notes = pipeline(4 if quick else 20)
     notes = [f"synthetic: clustered unit vectors ({CLUSTERS} clusters in a {LATENT}-d latent space), 200 fresh "
              "queries one at a time, k=10; flat = exact; ivfpq = IVF (HNSW over the centroids from 1024 lists) + "
-             "PQ codes, the 10k best candidates of all shards re-scored from float16 rows on disk (memory-mapped); "
-             "hnsw = FAISS HNSW32 "
-             "(raw floats) for comparison; index_ram_mb = the index.faiss files (what stays resident)", *notes]
+             "PQ codes, the refine x k = 100 best candidates of all shards re-scored from float16 rows on disk "
+             "(memory-mapped); hnsw = FAISS HNSW32 (raw floats) for comparison; index_ram_mb = the index.faiss "
+             "files (what stays resident)", *notes]
     return {"rows": rows + prow, "notes": notes, "meta": {"sizes": sizes, "dims": dims, "k": K}}
