@@ -40,7 +40,8 @@ class OcrChannel(Channel):
 
     def key(self) -> str:
         c = self.config
-        return (f"{OcrReader.version()}|{TextEmbedder.model_key()}|tracked-lines-v1|line-vectors|change={c.ocr_change}"
+        # v2: moving things are not text, whole-frame looks only at tiles with edges, longer lines read again
+        return (f"{OcrReader.version()}|{TextEmbedder.model_key()}|tracked-lines-v2|line-vectors|change={c.ocr_change}"
                 f"|look={c.ocr_text_change}|refresh={c.ocr_refresh}|conf=0.5")
 
     def encoder(self):
