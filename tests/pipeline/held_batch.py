@@ -7,6 +7,12 @@ import functools
 import sys
 
 if __name__ == "__main__":  # guarded: spawned workers import this file again as __mp_main__
+    import signal
+
+    # Ctrl-C as at a terminal: a suite started in the background by a shell without job control inherits an
+    # ignored SIGINT, and so would this child (the test's Ctrl-C then never arrives)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     from pipeline_helpers import HoldAt
 
     from longlens import cli
